@@ -1,0 +1,199 @@
+// Client for the central API (upstream llm-config-server, or anything compatible).
+// Upstream quirks it respects: one query parameter, `/` in a namespace sent as %2F,
+// error bodies that may be plain text or empty, 429 without Retry-After, extra
+// headers such as X-Forwarded-Proto that its middleware demands.
+
+import { Pool, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import {
+  CentralHttpError, CentralProtocolError, CentralRateLimitedError, CentralUnreachableError, LlmConfigError,
+  StreamUnsupportedError,
+} from '../errors.ts';
+import type { Environment } from '../environments.ts';
+import type { Header } from '../options/parsers.ts';
+import type { WatchedFile } from '../watched-file.ts';
+import { parseEntryList, type Entry } from './entry.ts';
+
+export type CentralClientOptions = {
+  readonly baseUrl: URL;
+  readonly environment: Environment;
+  readonly headers: readonly Header[];
+  readonly token?: WatchedFile | undefined;
+  readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly rejectUnauthorized: boolean };
+  readonly requestTimeoutMs: number;
+  readonly maxBodyBytes: number;
+  readonly userAgent: string;
+};
+
+const WATCH_UNSUPPORTED = new Set([400, 404, 405, 501]);
+
+export type ListResult =
+  | { readonly kind: 'entries'; readonly entries: Entry[]; readonly etag: string | undefined }
+  | { readonly kind: 'not-modified' };
+
+export class CentralClient {
+  readonly #options: CentralClientOptions;
+  readonly #pool: Pool;
+  readonly #basePath: string;
+
+  constructor(options: CentralClientOptions) {
+    this.#options = options;
+    const { ca, cert, key, rejectUnauthorized } = options.tls;
+    this.#pool = new Pool(options.baseUrl.origin, {
+      connect: { ca, cert, key, rejectUnauthorized, timeout: options.requestTimeoutMs },
+      keepAliveTimeout: 30_000,
+      connections: 4,
+    });
+    this.#basePath = options.baseUrl.pathname.replace(/\/+$/, '');
+  }
+
+  /** GET /api/v1/configs/{ns}?env=E, conditional when an ETag is known. */
+  async listNamespace(namespace: string, etag?: string, signal?: AbortSignal): Promise<ListResult> {
+    const path = `${this.#basePath}/api/v1/configs/${encodeURIComponent(namespace)}?env=${this.#options.environment}`;
+    const response = await this.#request(path, { accept: 'application/json', ...(etag ? { 'if-none-match': etag } : {}) }, signal);
+    if (response.statusCode === 304) {
+      await response.body.dump();
+      return { kind: 'not-modified' };
+    }
+    const body = await this.#readJson(response, `list of ${namespace}`);
+    const entries = parseEntryList(body, `list of ${namespace}`);
+    const received = response.headers.etag;
+    return { kind: 'entries', entries, etag: typeof received === 'string' ? received : undefined };
+  }
+
+  /**
+   * Opens GET /api/v1/watch (SSE). Resolves with the body stream once the server
+   * answered 200 text/event-stream; otherwise rejects with a coded error.
+   */
+  async openWatch(namespaces: readonly string[], lastEventId: string | undefined, signal: AbortSignal): Promise<Readable> {
+    const list = namespaces.map(encodeURIComponent).join(',');
+    const path = `${this.#basePath}/api/v1/watch?namespaces=${list}&env=${this.#options.environment}`;
+    const headers = { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) };
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.#request(path, headers, signal, { stream: true });
+    } catch (error) {
+      // Upstream has no watch route (404/405), or its input filter rejects the `&` (400).
+      if (error instanceof CentralHttpError && WATCH_UNSUPPORTED.has(error.status)) {
+        throw new StreamUnsupportedError(`watch answered ${error.status}: the server offers no watch stream`, { cause: error });
+      }
+      throw error;
+    }
+    const type = String(response.headers['content-type'] ?? '');
+    if (!type.startsWith('text/event-stream')) {
+      await response.body.dump();
+      throw new CentralProtocolError(`watch answered 200 with content type "${type}", not text/event-stream`);
+    }
+    return response.body;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  async #request(
+    path: string, headers: Record<string, string>, signal?: AbortSignal, mode: { stream?: boolean } = {},
+  ): Promise<Dispatcher.ResponseData> {
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.#send(path, { ...(await this.#baseHeaders()), ...headers }, signal, mode);
+      if (response.statusCode === 401 && attempt === 1 && this.#options.token) {
+        // The token may have rotated since we cached it: re-read once, then give up.
+        await response.body.dump();
+        this.#options.token.invalidate();
+        continue;
+      }
+      if (response.statusCode < 400 || response.statusCode === 304) return response;
+      throw await this.#httpError(response);
+    }
+  }
+
+  async #send(path: string, headers: Record<string, string>, signal: AbortSignal | undefined, mode: { stream?: boolean }) {
+    try {
+      return await this.#pool.request({
+        path,
+        method: 'GET',
+        headers,
+        signal,
+        headersTimeout: this.#options.requestTimeoutMs,
+        // The watch stream has its own heartbeat timer; for plain reads the body must arrive in time.
+        bodyTimeout: mode.stream ? 0 : this.#options.requestTimeoutMs,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new CentralUnreachableError(`cannot reach ${this.#options.baseUrl.origin}: ${describeNetworkError(error)}`, { cause: error });
+    }
+  }
+
+  async #baseHeaders(): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { 'user-agent': this.#options.userAgent };
+    for (const [name, value] of this.#options.headers) headers[name.toLowerCase()] = value;
+    if (this.#options.token) headers.authorization = `Bearer ${await this.#options.token.read()}`;
+    return headers;
+  }
+
+  async #readJson(response: Dispatcher.ResponseData, what: string): Promise<unknown> {
+    const text = await readBounded(response.body, this.#options.maxBodyBytes, what);
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new CentralProtocolError(`${what}: the body is not JSON`, { cause: error });
+    }
+  }
+
+  async #httpError(response: Dispatcher.ResponseData): Promise<CentralHttpError> {
+    let detail = '';
+    try {
+      detail = summariseErrorBody(await readBounded(response.body, 64 * 1024, 'error body'));
+    } catch {
+      response.body.destroy();
+    }
+    const retryAfter = parseRetryAfterMs(response.headers['retry-after']);
+    return response.statusCode === 429
+      ? new CentralRateLimitedError(429, detail, retryAfter)
+      : new CentralHttpError(response.statusCode, detail, retryAfter);
+  }
+}
+
+/** Reads a body up to `limit` bytes; a larger one is refused, never buffered whole. */
+export async function readBounded(body: Readable, limit: number, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new CentralProtocolError(`${what}: body larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Upstream errors are `{"error","message"}` JSON, plain text, or empty: show what is there. */
+export function summariseErrorBody(text: string): string {
+  let summary = text;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string') {
+      summary = (parsed as { message: string }).message;
+    }
+  } catch {
+    // not JSON: keep the text as it is
+  }
+  return summary.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200);
+}
+
+export function parseRetryAfterMs(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value.trim())) return Math.min(Number(value.trim()), 3600) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - Date.now()), 3_600_000);
+}
+
+function describeNetworkError(error: unknown): string {
+  if (error instanceof LlmConfigError) return error.message;
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' ? `${code} ${message}` : message;
+}

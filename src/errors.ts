@@ -1,0 +1,140 @@
+// One error module for the whole project, in the style of undici's
+// lib/core/errors.js: every class has a stable `code`, a default message and
+// an optional `cause`. Callers branch on `code`, never on message text.
+
+export type ErrorOptions = { cause?: unknown };
+
+export class LlmConfigError extends Error {
+  readonly code: string = 'LLMC_ERR';
+  constructor(message = 'LLM-Config error', options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+  }
+}
+
+/** A flag, environment variable, annotation or spec field has a value we cannot accept. */
+export class InvalidSettingError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_INVALID_SETTING';
+  readonly setting: string;
+  readonly value: string;
+  readonly accepted: string;
+  constructor(setting: string, value: string, accepted: string, options: ErrorOptions = {}) {
+    super(`${setting}=${value}: ${accepted}`, options);
+    this.setting = setting;
+    this.value = value;
+    this.accepted = accepted;
+  }
+}
+
+/** The command line itself is malformed: an unknown flag, a missing value. */
+export class UsageError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_USAGE';
+  constructor(message = 'invalid command line (see --help)', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+/** A value given to one parser of the parser table was rejected; the caller names the setting. */
+export class InvalidValueError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_INVALID_VALUE';
+  constructor(message = 'invalid value', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+/** The central API answered with a non-success HTTP status. */
+export class CentralHttpError extends LlmConfigError {
+  override readonly code: string = 'LLMC_ERR_CENTRAL_HTTP';
+  readonly status: number;
+  /** Milliseconds the server asked us to wait (Retry-After), when it said so. */
+  readonly retryAfterMs: number | undefined;
+  constructor(status: number, detail: string, retryAfterMs?: number, options: ErrorOptions = {}) {
+    super(`central API answered ${status}${detail ? `: ${detail}` : ''}`, options);
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** 429: the central API is rate limiting us; always back off, never hammer. */
+export class CentralRateLimitedError extends CentralHttpError {
+  override readonly code = 'LLMC_ERR_CENTRAL_RATE_LIMITED';
+}
+
+/** The central API could not be reached at all (connection refused, reset, timeout). */
+export class CentralUnreachableError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_CENTRAL_UNREACHABLE';
+  constructor(message = 'central API unreachable', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+/** The central API answered 2xx with a body we cannot use (not JSON, wrong shape, too large). */
+export class CentralProtocolError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_CENTRAL_PROTOCOL';
+  constructor(message = 'unexpected answer from the central API', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+/** The server does not offer the watch stream (404/405/501, or upstream's 400 on `&`). */
+export class StreamUnsupportedError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_STREAM_UNSUPPORTED';
+  constructor(message = 'the central API offers no watch stream', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+/** The watch stream went quiet for longer than the heartbeat budget. */
+export class StreamStalledError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_STREAM_STALLED';
+  constructor(message = 'watch stream silent past the heartbeat timeout', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+/** The snapshot file is missing, corrupt, or belongs to another environment. */
+export class SnapshotError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_SNAPSHOT';
+  constructor(message = 'snapshot unusable', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+/** Writing the output directory failed; the previous files are still in place. */
+export class OutputWriteError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_OUTPUT_WRITE';
+  constructor(message = 'writing the output files failed', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+/** A file of the files specification could not be rendered from the current data. */
+export class RenderError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_RENDER';
+  readonly file: string;
+  constructor(file: string, message = 'render failed', options: ErrorOptions = {}) {
+    super(`${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+/** `init` could not produce every required file before its deadline. */
+export class InitFailedError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_INIT_FAILED';
+  constructor(message = 'init failed', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+export function errorCode(error: unknown): string | undefined {
+  return error instanceof LlmConfigError ? error.code : undefined;
+}
+
+/** A one-line description safe to log: message plus the codes of the cause chain. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : '';
+    return `${error.message}${cause}`;
+  }
+  return String(error);
+}

@@ -1,0 +1,49 @@
+// Turns one store view into the bytes of every output file. A file that fails to
+// render is reported and left out of the result; the publisher keeps its previous
+// content, so one bad file never blocks the others.
+
+import { RenderError } from '../errors.ts';
+import type { StoreView } from '../sync/store.ts';
+import type { FilePayload } from './atomic-writer.ts';
+import type { FileSpec } from './file-spec.ts';
+
+export type RenderOutcome = { readonly payload: FilePayload; readonly errors: readonly RenderError[] };
+
+/** Object of key → value with keys sorted, so identical data gives identical bytes. */
+export function namespaceObject(view: StoreView, namespace: string): Record<string, unknown> {
+  const data = view.namespaces.get(namespace);
+  const out: Record<string, unknown> = {};
+  if (data === undefined) return out;
+  for (const key of [...data.keys()].sort()) {
+    Object.defineProperty(out, key, { value: data.get(key)!.value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function sourceValue(view: StoreView, spec: FileSpec): unknown {
+  if (spec.key === undefined) return namespaceObject(view, spec.namespace);
+  const entry = view.namespaces.get(spec.namespace)?.get(spec.key);
+  if (entry === undefined) throw new RenderError(spec.name, `key "${spec.key}" is not in namespace "${spec.namespace}"`);
+  return entry.value;
+}
+
+function renderOne(view: StoreView, spec: FileSpec): string {
+  const value = sourceValue(view, spec);
+  switch (spec.format) {
+    case 'json':
+      return `${JSON.stringify(value, null, 2)}\n`;
+  }
+}
+
+export function renderFiles(view: StoreView, specs: readonly FileSpec[]): RenderOutcome {
+  const payload = new Map<string, { content: string; mode: number }>();
+  const errors: RenderError[] = [];
+  for (const spec of specs) {
+    try {
+      payload.set(spec.name, { content: renderOne(view, spec), mode: spec.mode });
+    } catch (error) {
+      errors.push(error instanceof RenderError ? error : new RenderError(spec.name, (error as Error).message, { cause: error }));
+    }
+  }
+  return { payload, errors };
+}

@@ -1,0 +1,57 @@
+// Prometheus metrics for sync. One registry per process, passed down; never the
+// global default registry, so tests can build as many as they like. Labels are
+// bounded: results and modes, never keys, paths or values.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type SyncMetrics = ReturnType<typeof createSyncMetrics>;
+
+export function createRegistry(options: { processMetrics: boolean }): Registry {
+  const registry = new Registry();
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'llm_config_' });
+  return registry;
+}
+
+export function createSyncMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    syncTotal: new Counter({
+      name: 'llm_config_sync_total',
+      help: 'Sync attempts against the central API, by result (ok, not_modified, error, rate_limited).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    syncDuration: new Histogram({
+      name: 'llm_config_sync_duration_seconds',
+      help: 'Duration of one sync (a poll cycle or a full resync).',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    lastSyncTimestamp: new Gauge({
+      name: 'llm_config_last_sync_timestamp_seconds',
+      help: 'Unix time of the last successful sync (poll, resync or stream event).',
+      registers,
+    }),
+    streamConnected: new Gauge({
+      name: 'llm_config_stream_connected',
+      help: '1 while the watch stream is connected, else 0.',
+      registers,
+    }),
+    entries: new Gauge({
+      name: 'llm_config_entries',
+      help: 'Configuration entries held in memory.',
+      registers,
+    }),
+    revision: new Gauge({
+      name: 'llm_config_revision',
+      help: 'Local revision: bumped once per applied change set.',
+      registers,
+    }),
+    outputWrites: new Counter({
+      name: 'llm_config_output_writes_total',
+      help: 'Atomic writes of the output directory, by result (ok, unchanged, error).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+  };
+}

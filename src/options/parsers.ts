@@ -1,0 +1,150 @@
+// The one parser table. Every flag, environment variable and (later) annotation value
+// is turned into a typed value by one of these; each throws InvalidValueError whose
+// message says what is accepted, and the caller prefixes the setting's name.
+
+import { InvalidValueError } from '../errors.ts';
+import { parseDurationMs } from '../durations.ts';
+import { canonicalEnvironment, ENVIRONMENT_CHOICES, type Environment } from '../environments.ts';
+
+export type Parser<T> = {
+  /** Placeholder shown in --help, e.g. DURATION. */
+  readonly metavar: string;
+  readonly parse: (raw: string) => T;
+};
+
+function reject(accepted: string): never {
+  throw new InvalidValueError(accepted);
+}
+
+export const text: Parser<string> = {
+  metavar: 'TEXT',
+  parse: (raw) => (raw.length > 0 && !raw.includes('\0') ? raw : reject('must be non-empty text')),
+};
+
+export const path: Parser<string> = {
+  metavar: 'PATH',
+  parse: (raw) => (raw.length > 0 && !raw.includes('\0') ? raw : reject('must be a file system path')),
+};
+
+export function duration(bounds: { min?: number; max?: number } = {}): Parser<number> {
+  const { min = 0, max = Number.MAX_SAFE_INTEGER } = bounds;
+  return {
+    metavar: 'DURATION',
+    parse(raw) {
+      const ms = parseDurationMs(raw);
+      if (ms === undefined) reject('not a duration (e.g. 30s, 5m, 1h30m, 250ms)');
+      if (ms < min || ms > max) reject(`out of range (${min}ms to ${max}ms)`);
+      return ms;
+    },
+  };
+}
+
+/** A duration, or "never"/"0" meaning no limit (Infinity). */
+export const durationOrNever: Parser<number> = {
+  metavar: 'DURATION|never',
+  parse(raw) {
+    if (raw === 'never' || raw === '0') return Number.POSITIVE_INFINITY;
+    const ms = parseDurationMs(raw);
+    return ms === undefined ? reject('not a duration (e.g. 5m, 1h) or "never"') : ms;
+  },
+};
+
+export function integer(min: number, max: number): Parser<number> {
+  return {
+    metavar: 'N',
+    parse(raw) {
+      const n = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+      return Number.isSafeInteger(n) && n >= min && n <= max ? n : reject(`not a whole number from ${min} to ${max}`);
+    },
+  };
+}
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+export const boolean: Parser<boolean> = {
+  metavar: 'BOOL',
+  parse(raw) {
+    const v = raw.toLowerCase();
+    if (TRUE.has(v)) return true;
+    if (FALSE.has(v)) return false;
+    return reject('not a boolean (true or false)');
+  },
+};
+
+export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> {
+  return {
+    metavar: choices.join('|'),
+    parse: (raw) => (choices.includes(raw as T) ? (raw as T) : reject(`not one of ${choices.join(', ')}`)),
+  };
+}
+
+export const environment: Parser<Environment> = {
+  metavar: 'ENV',
+  parse: (raw) => canonicalEnvironment(raw) ?? reject(`not an environment (${ENVIRONMENT_CHOICES}; case-insensitive)`),
+};
+
+export const httpUrl: Parser<URL> = {
+  metavar: 'URL',
+  parse(raw) {
+    const url = URL.canParse(raw) ? new URL(raw) : undefined;
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) reject('not an http:// or https:// URL');
+    if (url.username || url.password) reject('credentials in the URL are not accepted (use --token-file)');
+    if (url.search || url.hash) reject('a URL without query or fragment');
+    return url;
+  },
+};
+
+export type ListenAddress = { readonly host: string; readonly port: number };
+export const listenAddress: Parser<ListenAddress> = {
+  metavar: 'HOST:PORT',
+  parse(raw) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(raw);
+    const port = m ? Number(m[3]) : -1;
+    if (!m || port > 65535) reject('not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, port 0 picks a free port)');
+    return { host: (m[1] ?? m[2])!, port };
+  },
+};
+
+// Upstream keys and namespaces are free text; we accept what is safe in a URL path
+// segment, a file name and a log line. `/` separates namespace levels.
+const NAME_PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+export function isNamespaceName(raw: string): boolean {
+  return raw.length <= 253 && raw.split('/').every((part) => NAME_PART.test(part) && part !== '..');
+}
+export const namespaceList: Parser<readonly string[]> = {
+  metavar: 'NS[,NS…]',
+  parse(raw) {
+    const names = raw.split(',').map((n) => n.trim()).filter((n) => n !== '');
+    if (names.length === 0) reject('a comma-separated list of namespaces');
+    for (const name of names) {
+      if (!isNamespaceName(name)) {
+        reject(`"${name}" is not a namespace (letters, digits, ".", "_", "-", levels joined by "/", at most 253 characters)`);
+      }
+    }
+    return Object.freeze([...new Set(names)]);
+  },
+};
+
+export type Header = readonly [name: string, value: string];
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const header: Parser<Header> = {
+  metavar: "'NAME: VALUE'",
+  parse(raw) {
+    const colon = raw.indexOf(':');
+    const name = colon > 0 ? raw.slice(0, colon).trim() : '';
+    const value = raw.slice(colon + 1).trim();
+    if (!TOKEN.test(name)) reject("not a header (NAME: VALUE, e.g. 'X-Forwarded-Proto: https')");
+    if (/[\r\n\0]/.test(value)) reject('header values cannot contain line breaks or NUL');
+    if (/^(host|authorization|content-length|connection|transfer-encoding)$/i.test(name)) {
+      reject(`${name} is set by the agent itself and cannot be overridden`);
+    }
+    return [name, value];
+  },
+};
+
+export const fileMode: Parser<number> = {
+  metavar: 'MODE',
+  parse: (raw) => (/^0?[0-7]{3}$/.test(raw) ? Number.parseInt(raw, 8) : reject('an octal file mode such as 0440 or 0600')),
+};
+
+export const logLevel = oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const);

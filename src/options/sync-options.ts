@@ -1,0 +1,30 @@
+// The settings `init` and `agent` share: where the central API is, what to sync, how,
+// and where files and the snapshot go. One literal; each command spreads it into its
+// own table and adds what only it needs.
+
+import * as p from './parsers.ts';
+import { flag, option, optional, repeatable } from './define.ts';
+
+export const syncOptionTable = {
+  centralUrl: option(p.httpUrl, 'http://127.0.0.1:8081', 'Base URL of the central API (upstream llm-config-server or compatible).'),
+  environment: option(p.environment, 'development', 'Environment to sync; upstream aliases accepted, case-insensitive.'),
+  namespaces: optional(p.namespaceList, 'Namespaces to sync, comma-separated (required).'),
+  syncMode: option(p.oneOf(['stream', 'poll'] as const), 'stream', 'stream: SSE watch, falling back to polling when the server has none; poll: polling only.'),
+  pollInterval: option(p.duration({ min: 1000 }), '30s', 'Poll interval (±10 % jitter). Size it against the central API rate limits: see docs/sizing.md.'),
+  resyncInterval: option(p.duration({ min: 1000 }), '10m', 'Full resync period in stream mode; also how often a polling agent probes for the stream again.'),
+  heartbeatTimeout: option(p.duration({ min: 100 }), '45s', 'Watch stream silence that counts as a disconnect (3 × the server ping interval).'),
+  backoffBase: option(p.duration({ min: 1 }), '1s', 'First backoff ceiling after a failure (full jitter, doubling).'),
+  backoffMax: option(p.duration({ min: 1 }), '60s', 'Backoff ceiling.'),
+  centralHeader: repeatable(p.header, "Extra request header for the central API, e.g. 'X-Forwarded-Proto: https'."),
+  tokenFile: optional(p.path, 'Bearer token file for the central API (re-read when it rotates).'),
+  caFile: optional(p.path, 'PEM CA bundle to verify the central API certificate.'),
+  clientCert: optional(p.path, 'PEM client certificate for mTLS to the central API.'),
+  clientKey: optional(p.path, 'PEM client key for mTLS to the central API.'),
+  insecureSkipTlsVerify: flag(p.boolean, 'false', 'Do not verify the central API TLS certificate (never in production).'),
+  requestTimeout: option(p.duration({ min: 100 }), '10s', 'Timeout for one central API request (headers and body).'),
+  maxResponseBytes: option(p.integer(1024, 1024 * 1024 * 1024), '16777216', 'Largest central API answer accepted, in bytes.'),
+  outputDir: option(p.path, '/etc/llm-config', 'Directory for the rendered files (AtomicWriter layout).'),
+  cacheDir: option(p.path, '/var/run/llm-config', 'Directory for the snapshot init writes and the agent starts from.'),
+  fileMode: option(p.fileMode, '0440', 'Mode of the rendered files.'),
+  logLevel: option(p.logLevel, 'info', 'Log level.'),
+} as const;

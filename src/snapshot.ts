@@ -1,0 +1,90 @@
+// The cache snapshot `init` writes and `agent` starts from: versioned, written
+// atomically, and checked on load. A snapshot that is corrupt, of another format
+// version, or taken for another environment or central API is ignored (the caller
+// logs why) — starting cold is always better than serving the wrong configuration.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SnapshotError } from './errors.ts';
+import { parseEntryList, type Entry } from './central/entry.ts';
+import { writeFileAtomic } from './files/write-file-atomic.ts';
+import type { StoreView } from './sync/store.ts';
+
+export const SNAPSHOT_FORMAT = 'llm-config-snapshot';
+export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_FILE = 'snapshot.json';
+
+/** Where sync left off, so a restarted agent resumes instead of refetching. */
+export type SyncCursor = {
+  readonly etags: Readonly<Record<string, string>>;
+  readonly lastEventId: string | undefined;
+  /** ms since epoch of the last successful sync with the central API. */
+  readonly lastSuccessAt: number | undefined;
+};
+
+export type Snapshot = {
+  readonly savedAt: number;
+  readonly revision: number;
+  readonly changedAt: number;
+  readonly cursor: SyncCursor;
+  readonly namespaces: ReadonlyMap<string, readonly Entry[]>;
+};
+
+export type SnapshotIdentity = { readonly environment: string; readonly centralUrl: string };
+
+export function snapshotPath(cacheDir: string): string {
+  return join(cacheDir, SNAPSHOT_FILE);
+}
+
+export async function writeSnapshot(cacheDir: string, identity: SnapshotIdentity, view: StoreView, cursor: SyncCursor): Promise<void> {
+  const namespaces: Record<string, Entry[]> = {};
+  for (const [ns, data] of view.namespaces) namespaces[ns] = [...data.values()];
+  const document = {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    savedAt: new Date().toISOString(),
+    environment: identity.environment,
+    centralUrl: identity.centralUrl,
+    revision: view.revision,
+    changedAt: view.changedAt,
+    cursor,
+    namespaces,
+  };
+  await writeFileAtomic(snapshotPath(cacheDir), JSON.stringify(document), 0o600);
+}
+
+/** The snapshot, or undefined when there is none; throws SnapshotError when it is unusable. */
+export async function readSnapshot(cacheDir: string, identity: SnapshotIdentity): Promise<Snapshot | undefined> {
+  let text: string;
+  try {
+    text = await readFile(snapshotPath(cacheDir), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SnapshotError(`cannot read ${snapshotPath(cacheDir)}`, { cause: error });
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new SnapshotError(`${snapshotPath(cacheDir)} is not valid JSON (corrupt or truncated)`, { cause: error });
+  }
+  if (doc?.format !== SNAPSHOT_FORMAT) throw new SnapshotError(`${snapshotPath(cacheDir)} is not an llm-config snapshot`);
+  if (doc.version !== SNAPSHOT_VERSION) throw new SnapshotError(`snapshot format version ${String(doc.version)} is not ${SNAPSHOT_VERSION}`);
+  if (doc.environment !== identity.environment || doc.centralUrl !== identity.centralUrl) {
+    throw new SnapshotError(`snapshot was taken for ${String(doc.environment)} at ${String(doc.centralUrl)}, not ${identity.environment} at ${identity.centralUrl}`);
+  }
+  try {
+    const raw = doc.namespaces as Record<string, unknown>;
+    const namespaces = new Map(Object.entries(raw).map(([ns, list]) => [ns, parseEntryList(list, `snapshot ${ns}`)] as const));
+    const cursor = doc.cursor as SyncCursor;
+    return {
+      savedAt: Date.parse(String(doc.savedAt)),
+      revision: Number(doc.revision) || 0,
+      changedAt: Number(doc.changedAt) || 0,
+      cursor: { etags: { ...(cursor?.etags ?? {}) }, lastEventId: cursor?.lastEventId, lastSuccessAt: cursor?.lastSuccessAt },
+      namespaces,
+    };
+  } catch (error) {
+    throw new SnapshotError(`${snapshotPath(cacheDir)} has malformed entries`, { cause: error });
+  }
+}
