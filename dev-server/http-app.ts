@@ -137,7 +137,7 @@ export function createDevServerHandler(store: DevStore, settings: DevServerSetti
       if (reply === undefined) return; // streaming answer already under way
       send(res, reply);
       settings.logger.debug({ method: req.method, path: url.pathname, status: reply.status,
-        token: authorise(req, settings.tokens), ms: +(performance.now() - started).toFixed(3) }, 'request');
+        tokenIndex: authorise(req, settings.tokens), ms: +(performance.now() - started).toFixed(3) }, 'request');
     },
   };
 }
