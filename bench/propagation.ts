@@ -1,0 +1,60 @@
+// Propagation: central write → the agent's file shows the new value (and, once the
+// local API answers, the HTTP read too). Stream mode and poll mode, each against its
+// own agent. Bar (SPEC §10, stream): p99 < 100 ms.
+//   node bench/propagation.ts [writes]
+
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CliProcess, waitFor, writeValue } from '../test/helpers/cli-process.ts';
+import { printFigures, summarise, writeSeed, type Figure } from './bench-lib.ts';
+
+async function measure(centralUrl: string, filePath: string, writes: number, pauseMs: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < writes; i++) {
+    const marker = `v-${Date.now()}-${i}`;
+    const started = performance.now();
+    await writeValue(centralUrl, 'bench', 'key-00001', marker);
+    await waitFor(async () => (await readFile(filePath, 'utf8').catch(() => '')).includes(marker) || undefined, 10_000);
+    samples.push(performance.now() - started);
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  return samples;
+}
+
+export async function benchPropagation(writes = 100): Promise<Figure[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'llmc-bench-prop-'));
+  await writeSeed(join(dir, 'seed.json'), 'bench', 1000);
+  const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed.json')]);
+  const agents: CliProcess[] = [];
+  try {
+    const url = await central.listeningUrl();
+    const figures: Figure[] = [];
+    for (const mode of ['stream', 'poll'] as const) {
+      const files = join(dir, `files-${mode}`);
+      const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'bench', '--output-dir', files, '--cache-dir', join(dir, `cache-${mode}`),
+        '--sync-mode', mode, '--poll-interval', '1s', '--log-level', 'warn']);
+      agents.push(agent);
+      await waitFor(async () => (await readFile(join(files, 'bench.json'), 'utf8').catch(() => undefined)), 10_000);
+      const count = mode === 'stream' ? writes : Math.min(writes, 20);
+      const s = summarise(await measure(url, join(files, 'bench.json'), count, mode === 'stream' ? 20 : 0));
+      await agent.stop();
+      figures.push(
+        { name: `${mode}: write → file updated, p50 (n=${s.n})`, value: s.p50, unit: 'ms' },
+        mode === 'stream'
+          ? { name: `${mode}: write → file updated, p99 (n=${s.n})`, value: s.p99, unit: 'ms', bar: 'p99 < 100 ms', ratio: s.p99 / 100 }
+          : { name: `${mode}: write → file updated, p99 (n=${s.n}, 1 s interval)`, value: s.p99, unit: 'ms', bar: '≤ interval + 10 % jitter' },
+      );
+    }
+    return figures;
+  } finally {
+    await Promise.all(agents.map((a) => a.stop()));
+    await central.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  const writes = Number(process.argv[2]) || 100;
+  printFigures('propagation', `node bench/propagation.ts ${writes}`, await benchPropagation(writes));
+}
