@@ -2,12 +2,20 @@
 // sidecar needs.
 
 import * as p from '../src/options/parsers.ts';
-import { option, type OptionsOf } from '../src/options/define.ts';
+import { option, optional, type OptionsOf } from '../src/options/define.ts';
 import { syncOptionTable } from '../src/options/sync-options.ts';
 
 export const agentOptionTable = {
   ...syncOptionTable,
-  shutdownTimeout: option(p.duration({ min: 0 }), '10s', 'On SIGTERM, how long to let in-flight work finish before closing anyway.'),
+  shutdownTimeout: option(p.duration({ min: 0 }), '10s', 'On SIGTERM, how long to let in-flight requests and watches finish before closing anyway.'),
+  httpAddr: option(p.listenAddress, '127.0.0.1:8080', 'Local read API on loopback TCP. Keep it on loopback: values must not leave the pod.'),
+  socket: option(p.path, '/var/run/llm-config/agent.sock', 'Local read API on a Unix domain socket (mode 0660); "off" to disable.'),
+  adminAddr: option(p.listenAddress, '0.0.0.0:9102', 'Health and metrics only (/healthz, /readyz, /metrics); never a value.'),
+  maxStaleness: option(p.durationOrNever, 'never', '/readyz fails when the last successful sync is older than this ("never": only before any data).'),
+  staleAfter: option(p.duration({ min: 1000 }), '5m', 'Answers older than this (time since the last successful sync) carry Warning and X-Config-Stale headers.'),
+  requireRequestHeader: option(p.oneOf(['auto', 'true', 'false'] as const), 'auto',
+    'SSRF guard: refuse value reads without "X-LLM-Config-Request: true". auto = on when secrets are served.'),
+  localTokenFile: optional(p.path, 'Require "Authorization: Bearer <token>" from this file on the local API (re-read on rotation).'),
 };
 
 export type AgentOptions = OptionsOf<typeof agentOptionTable>;

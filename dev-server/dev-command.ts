@@ -42,8 +42,10 @@ export const devCommand = defineCommand({
         '--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache'), '--file-mode', '0640', '--log-level', options.logLevel];
       const initCode = await initCommand.run(parseOptions(initCommand.options, [...shared, '--init-timeout', '10s'], {}), context);
       if (initCode !== 0) return initCode;
-      context.stdout.write(instructions(central.url, join(dir, 'files'), namespaces, options.environment));
-      return await agentCommand.run(parseOptions(agentCommand.options, shared, {}), context);
+      const socket = join(dir, 'agent.sock');
+      const agentArgs = [...shared, '--http-addr', '127.0.0.1:8080', '--socket', socket, '--admin-addr', '127.0.0.1:9102'];
+      context.stdout.write(instructions(central.url, join(dir, 'files'), socket, namespaces, options.environment));
+      return await agentCommand.run(parseOptions(agentCommand.options, agentArgs, {}), context);
     } finally {
       await central.close();
     }
@@ -57,16 +59,23 @@ async function seededNamespaces(seedPath: string, environment: string): Promise<
   return names.length > 0 ? names : ['default'];
 }
 
-function instructions(centralUrl: string, filesDir: string, namespaces: string[], environment: string): string {
+function instructions(centralUrl: string, filesDir: string, socket: string, namespaces: string[], environment: string): string {
   const ns = namespaces[0]!;
   return `
 llm-config dev is running (Ctrl-C to stop).
 
   central API (reference dev-server)  ${centralUrl}
+  agent local API                      http://127.0.0.1:8080   and   ${socket}
+  agent health and metrics             http://127.0.0.1:9102/readyz   /metrics
   rendered files                       ${filesDir}/
 ${namespaces.map((n) => `      ${defaultFileName(n)}`).join('\n')}
 
-Change a value and watch it arrive:
+Read a value the way an app in the pod would:
+  curl http://127.0.0.1:8080/api/v1/configs/${ns}/model
+  curl --unix-socket ${socket} http://agent/v1/values/${ns}/model
+  curl http://127.0.0.1:8080/v1/status
+
+Change it in the central API and watch it arrive:
   curl -X POST ${centralUrl}/api/v1/configs/${ns}/model \\
        -H 'content-type: application/json' -d '{"value":"gpt-4o","env":"${environment}"}'
   cat ${filesDir}/${defaultFileName(ns)}

@@ -26,7 +26,11 @@ export class WatchedFile {
   async start(): Promise<string> {
     const content = await this.read();
     this.#watcher = watch(dirname(this.path), { depth: 0, ignoreInitial: true, followSymlinks: false });
-    this.#watcher.on('all', () => this.invalidate());
+    // Re-read at once so `current()` stays fresh for synchronous callers (local API token checks).
+    this.#watcher.on('all', () => {
+      this.invalidate();
+      this.read().catch((error: unknown) => this.#logger.warn({ err: (error as Error).message, path: this.path }, 'file re-read failed; keeping the previous content'));
+    });
     this.#watcher.on('error', (error) => this.#logger.warn({ err: error, path: this.path }, 'file watch failed'));
     await new Promise<void>((resolve) => this.#watcher!.once('ready', () => resolve()));
     return content;
@@ -40,6 +44,11 @@ export class WatchedFile {
     this.#cached = content;
     this.#lastGood = content;
     return content;
+  }
+
+  /** The last content read, without I/O (undefined before the first read). */
+  current(): string | undefined {
+    return this.#lastGood;
   }
 
   /** Forget the cached content; the next read goes to disk (also used after a 401). */

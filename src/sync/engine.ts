@@ -52,6 +52,7 @@ export class SyncEngine {
   #lastEventId: string | undefined;
   #status: Omit<SyncStatus, 'lastEventId'>;
   #loop: Promise<void> | undefined;
+  #crashed: string | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -61,6 +62,11 @@ export class SyncEngine {
       configuredMode: options.mode, activeMode: options.mode, connected: false, streamSupported: undefined,
       lastSuccessAt: options.cursor?.lastSuccessAt, lastAttemptAt: undefined, lastError: undefined, namespaceErrors: {},
     };
+  }
+
+  /** Why the sync loop died, if it did (for /healthz); undefined while it runs. */
+  get crashed(): string | undefined {
+    return this.#crashed;
   }
 
   status(): SyncStatus {
@@ -73,7 +79,9 @@ export class SyncEngine {
 
   start(initialDelayMs = 0): void {
     this.#loop ??= this.#run(initialDelayMs).catch((error) => {
-      if (!this.#abort.signal.aborted) this.#o.logger.error({ err: describeError(error) }, 'sync loop stopped unexpectedly');
+      if (this.#abort.signal.aborted) return;
+      this.#crashed = describeError(error);
+      this.#o.logger.error({ err: this.#crashed }, 'sync loop stopped unexpectedly');
     });
   }
 

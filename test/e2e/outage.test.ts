@@ -8,21 +8,19 @@ import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { readFile, readlink } from 'node:fs/promises';
-import { CliProcess, readJson, tempDir, waitFor, writeValue } from '../helpers/cli-process.ts';
+import { CliProcess, spawnCli, readJson, tempDir, waitFor, writeValue } from '../helpers/cli-process.ts';
 
 const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
 
 test('central outage: files kept, reconnects back off with jitter, resync after restart', async (t) => {
   const dir = await tempDir(t);
   const data = join(dir, 'central.json');
-  const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', SEED, '--data', data]);
-  t.after(() => central.stop());
+  const central = spawnCli(t, ['dev-server', '--addr', '127.0.0.1:0', '--seed', SEED, '--data', data]);
   const url = await central.listeningUrl();
   const port = Number(new URL(url).port);
   const files = join(dir, 'files');
-  const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'ml-service', '--output-dir', files,
+  const agent = spawnCli(t, ['agent', '--central-url', url, '--namespaces', 'ml-service', '--output-dir', files,
     '--cache-dir', join(dir, 'cache'), '--backoff-base', '200ms', '--backoff-max', '2s', '--heartbeat-timeout', '2s']);
-  t.after(() => agent.stop());
   await agent.waitForLog((l) => l.msg === 'watch stream connected');
   await waitFor(async () => (await readFile(join(files, 'ml-service.json'), 'utf8').catch(() => undefined)), 5000);
   const before = { link: await readlink(join(files, '..data')), content: await readFile(join(files, 'ml-service.json'), 'utf8') };
@@ -48,8 +46,7 @@ test('central outage: files kept, reconnects back off with jitter, resync after 
   assert.ok(Math.max(...late) > 400, 'later gaps grow past the first ceilings');
   assert.ok(new Set(gaps.map((g) => Math.round(g / 50))).size > 1, 'gaps are jittered, not one beat');
 
-  const restarted = new CliProcess(['dev-server', '--addr', `127.0.0.1:${port}`, '--data', data]);
-  t.after(() => restarted.stop());
+  const restarted = spawnCli(t, ['dev-server', '--addr', `127.0.0.1:${port}`, '--data', data]);
   await restarted.listeningUrl();
   await agent.waitForLog((l) => l.msg === 'watch stream connected' && l.attempt !== 1, 5000);
   await writeValue(url, 'ml-service', 'model', 'after-outage');

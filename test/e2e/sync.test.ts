@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFile, readlink } from 'node:fs/promises';
-import { CliProcess, readJson, startCentral, tempDir, waitFor, writeValue } from '../helpers/cli-process.ts';
+import { CliProcess, spawnCli, readJson, startCentral, tempDir, waitFor, writeValue } from '../helpers/cli-process.ts';
 
 const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
 
@@ -38,8 +38,7 @@ test('agent in stream mode: starts warm, applies a central write and a delete to
   const dir = await tempDir(t);
   const { url } = await startCentral(t, ['--seed', SEED]);
   assert.equal(await new CliProcess(['init', ...syncArgs(url, dir)]).exitCode(), 0);
-  const agent = new CliProcess(['agent', ...syncArgs(url, dir)]);
-  t.after(() => agent.stop());
+  const agent = spawnCli(t, ['agent', ...syncArgs(url, dir)]);
   await agent.waitForLog((l) => l.msg === 'started warm from snapshot');
   await agent.waitForLog((l) => l.msg === 'watch stream connected');
   await writeValue(url, 'ml-service', 'model', 'gpt-5');
@@ -53,8 +52,7 @@ test('agent in stream mode: starts warm, applies a central write and a delete to
 test('agent in poll mode: conditional polls (304) and a central write arrives', async (t) => {
   const dir = await tempDir(t);
   const { url, proc: central } = await startCentral(t, ['--seed', SEED]);
-  const agent = new CliProcess(['agent', ...syncArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s'])]);
-  t.after(() => agent.stop());
+  const agent = spawnCli(t, ['agent', ...syncArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s'])]);
   await waitFor(async () => (await fileValue(dir, 'ml-service.json', 'model')) === 'gpt-4o-mini', 5000);
   await central.waitForLog((l) => l.msg === 'request' && l.status === 304, 5000);
   await writeValue(url, 'ml-service', 'temperature', 0.9);
@@ -66,8 +64,7 @@ test('against --upstream-strict: falls back to polling, sends the extra header, 
   const { url, proc: central } = await startCentral(t, ['--seed', SEED, '--upstream-strict']);
   const https = ['--central-header', 'X-Forwarded-Proto: https'];
   assert.equal(await new CliProcess(['init', ...syncArgs(url, dir, https)]).exitCode(), 0);
-  const agent = new CliProcess(['agent', ...syncArgs(url, dir, [...https, '--poll-interval', '1s'])]);
-  t.after(() => agent.stop());
+  const agent = spawnCli(t, ['agent', ...syncArgs(url, dir, [...https, '--poll-interval', '1s'])]);
   await agent.waitForLog((l) => l.msg === 'no watch stream; polling');
   await writeValue(url, 'team/ml', 'owner', 'someone-else', 'development', { 'x-forwarded-proto': 'https' });
   await waitFor(async () => (await fileValue(dir, 'team.ml.json', 'owner')) === 'someone-else', 6000);
@@ -87,8 +84,7 @@ test('a rotated token file is used on the next request', async (t) => {
   await symlink('..v1', join(tokens, '..data'));
   await symlink('..data/token', join(tokens, 'token'));
   const { url, proc: central } = await startCentral(t, ['--seed', SEED, '--auth-token', 'first-token', '--auth-token', 'second-token']);
-  const agent = new CliProcess(['agent', ...syncArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s', '--token-file', join(tokens, 'token')])]);
-  t.after(() => agent.stop());
+  const agent = spawnCli(t, ['agent', ...syncArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s', '--token-file', join(tokens, 'token')])]);
   await central.waitForLog((l) => l.msg === 'request' && l.tokenIndex === 1);
   await mkdir(join(tokens, '..v2'));
   await writeFile(join(tokens, '..v2', 'token'), 'second-token');

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defer } from './cleanup.ts';
 
 export const CLI = fileURLToPath(new URL('../../bin/llm-config.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -80,10 +81,19 @@ export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefi
   }
 }
 
-export async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+export type TestContextLike = { after: (fn: () => Promise<void>) => void };
+
+export async function tempDir(t: TestContextLike): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'llmc-test-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  defer(t, () => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Runs the CLI and stops it (SIGTERM, then SIGKILL) when the test ends, before earlier cleanups. */
+export function spawnCli(t: TestContextLike, args: string[], env: Record<string, string> = {}): CliProcess {
+  const proc = new CliProcess(args, env);
+  defer(t, () => proc.stop());
+  return proc;
 }
 
 export async function readJson(path: string): Promise<unknown> {
@@ -91,9 +101,8 @@ export async function readJson(path: string): Promise<unknown> {
 }
 
 /** Starts the reference central API on port 0 and returns it with its URL. */
-export async function startCentral(t: { after: (fn: () => Promise<unknown>) => void }, args: string[] = []): Promise<{ proc: CliProcess; url: string }> {
-  const proc = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--log-level', 'debug', ...args]);
-  t.after(() => proc.stop());
+export async function startCentral(t: TestContextLike, args: string[] = []): Promise<{ proc: CliProcess; url: string }> {
+  const proc = spawnCli(t, ['dev-server', '--addr', '127.0.0.1:0', '--log-level', 'debug', ...args]);
   return { proc, url: await proc.listeningUrl() };
 }
 

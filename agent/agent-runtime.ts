@@ -1,0 +1,137 @@
+// Assembles a running agent from frozen options: sync engine, publisher, local API on
+// TCP and the Unix socket, admin endpoints. `stop()` is the graceful SIGTERM path.
+
+import { mkdir, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createLogger, type Logger } from '../src/logger.ts';
+import { createHttpMetrics, createRegistry, createSyncMetrics } from '../src/metrics.ts';
+import { createSyncContext, type SyncContext } from '../src/sync-context.ts';
+import { SyncEngine } from '../src/sync/engine.ts';
+import { OutputPublisher } from '../src/sync/publisher.ts';
+import { ChangeLog } from '../src/sync/change-log.ts';
+import { countEntries } from '../src/sync/store.ts';
+import { readSnapshot, type Snapshot } from '../src/snapshot.ts';
+import { WatchedFile } from '../src/watched-file.ts';
+import { describeError, InvalidSettingError } from '../src/errors.ts';
+import type { AgentOptions } from './agent-options.ts';
+import { createLocalApi } from './local-api/local-api.ts';
+import { Watchers } from './local-api/watchers.ts';
+import { createAdminApi } from './admin-api.ts';
+import { closeGracefully, listenSocket, listenTcp } from './listeners.ts';
+import { agentStatus, readiness } from './agent-status.ts';
+
+export type RunningAgent = { readonly addresses: Record<string, string>; stop(): Promise<void> };
+
+export async function startAgent(options: AgentOptions, requestShutdown: () => void): Promise<RunningAgent> {
+  const logger = createLogger({ level: options.logLevel, name: 'llm-config-agent' });
+  const registry = createRegistry({ processMetrics: true });
+  const metrics = createSyncMetrics(registry);
+  const sync = await createSyncContext(options, logger);
+  const cleanups: Array<() => Promise<unknown>> = [() => sync.close()];
+  try {
+    await mkdir(options.cacheDir, { recursive: true });
+    const snapshot = await loadSnapshot(sync, options.cacheDir, logger);
+    const engine = new SyncEngine({
+      client: sync.client, store: sync.store, namespaces: sync.namespaces, mode: options.syncMode,
+      pollIntervalMs: options.pollInterval, resyncIntervalMs: options.resyncInterval, heartbeatTimeoutMs: options.heartbeatTimeout,
+      healthyAfterMs: 10_000, backoff: sync.backoff, maxEventBytes: options.maxResponseBytes, logger, metrics, cursor: snapshot?.cursor,
+    });
+    const publisher = new OutputPublisher({
+      writer: sync.writer, specs: sync.specs, snapshot: { cacheDir: options.cacheDir, identity: sync.identity },
+      cursor: () => engine.cursor(), logger, metrics,
+    });
+    await publisher.adoptExisting();
+    const changeLog = new ChangeLog(sync.store);
+    sync.store.onRevision(({ view }) => {
+      metrics.entries.set(countEntries(view));
+      metrics.revision.set(view.revision);
+      void publisher.publish(view);
+    });
+    metrics.entries.set(countEntries(sync.store.view));
+    if (snapshot) await publisher.publish(sync.store.view);
+
+    const localToken = options.localTokenFile === undefined ? undefined : new WatchedFile(options.localTokenFile, { logger });
+    if (localToken) {
+      cleanups.push(() => localToken.close());
+      await localToken.start().catch((error: unknown) => {
+        throw new InvalidSettingError('--local-token-file', options.localTokenFile!, `a readable token file (${(error as NodeJS.ErrnoException).code})`);
+      });
+    }
+    const watchers = new Watchers(sync.store, changeLog);
+    const staleness = (): number => {
+      const last = engine.status().lastSuccessAt;
+      return last === undefined ? Number.POSITIVE_INFINITY : Date.now() - last;
+    };
+    const statusOf = () => agentStatus({ options, sync, engine, publisher, staleness: staleness(), watchers: watchers.openCount });
+    const localApi = createLocalApi({
+      store: sync.store, watchers, environment: options.environment, centralUrl: options.centralUrl.href, status: statusOf, staleness,
+      staleAfterMs: options.staleAfter, requireRequestHeader: options.requireRequestHeader === 'true',
+      localToken, metrics: createHttpMetrics(registry), requestShutdown,
+    });
+    const servers: Server[] = [];
+    const addresses: Record<string, string> = {};
+    cleanups.push(() => closeGracefully(servers, 0));
+    const http = await listenTcp(localApi, options.httpAddr, '--http-addr');
+    servers.push(http.server);
+    addresses.http = http.bound;
+    if (options.socket !== 'off') {
+      servers.push(await listenSocket(localApi, options.socket));
+      addresses.socket = options.socket;
+      cleanups.push(() => rm(options.socket, { force: true }));
+    }
+    const admin = await listenTcp(createAdminApi({
+      registry,
+      healthy: () => (engine.crashed ? { ok: false, reason: `sync loop stopped: ${engine.crashed}` } : { ok: true, reason: 'sync loop running' }),
+      ready: () => readiness(sync.store.loaded, staleness(), options.maxStaleness),
+    }), options.adminAddr, '--admin-addr');
+    addresses.admin = admin.bound;
+    engine.start(initialDelayMs(options, snapshot));
+    logger.info({ ...addresses, namespaces: sync.namespaces, mode: options.syncMode, warm: snapshot !== undefined,
+      revision: sync.store.view.revision }, 'agent started');
+
+    return {
+      addresses,
+      async stop() {
+        logger.info({ graceMs: options.shutdownTimeout }, 'stopping: no new connections, answering open watches');
+        watchers.closeAll();
+        await closeGracefully(servers, options.shutdownTimeout);
+        await engine.stop();
+        await publisher.idle();
+        await closeGracefully([admin.server], 0);
+        await Promise.all(cleanups.map((c) => c()));
+        logger.info('stopped');
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(cleanups.map((c) => c()));
+    throw error;
+  }
+}
+
+async function loadSnapshot(sync: SyncContext, cacheDir: string, logger: Logger): Promise<Snapshot | undefined> {
+  try {
+    const snapshot = await readSnapshot(cacheDir, sync.identity);
+    if (snapshot === undefined) {
+      logger.info({ cacheDir }, 'no snapshot; starting cold');
+      return undefined;
+    }
+    sync.store.restore(snapshot.namespaces, snapshot.revision, snapshot.changedAt);
+    logger.info({ revision: snapshot.revision, entries: countEntries(sync.store.view), savedAt: new Date(snapshot.savedAt).toISOString() }, 'started warm from snapshot');
+    return snapshot;
+  } catch (error) {
+    logger.warn({ err: describeError(error) }, 'snapshot ignored; starting cold');
+    return undefined;
+  }
+}
+
+/**
+ * A pod that starts from a fresh snapshot has nothing urgent to fetch, so its first
+ * poll lands at a random point of the interval: a rollout of many pods does not hit
+ * the central API on one beat. A cold or stale start syncs at once.
+ */
+function initialDelayMs(options: AgentOptions, snapshot: Snapshot | undefined): number {
+  if (options.syncMode !== 'poll' || snapshot === undefined) return 0;
+  const age = Date.now() - (snapshot.cursor.lastSuccessAt ?? snapshot.savedAt);
+  return age < options.pollInterval ? Math.floor(Math.random() * (options.pollInterval - age)) : 0;
+}
+

@@ -1,0 +1,50 @@
+// What /v1/status and /readyz report. Never a configuration value.
+
+import { formatDurationMs } from '../src/durations.ts';
+import type { SyncContext } from '../src/sync-context.ts';
+import type { SyncEngine } from '../src/sync/engine.ts';
+import type { OutputPublisher } from '../src/sync/publisher.ts';
+import { countEntries } from '../src/sync/store.ts';
+import type { AgentOptions } from './agent-options.ts';
+
+export function readiness(loaded: boolean, stalenessMs: number, maxStalenessMs: number): { ok: boolean; reason: string } {
+  if (!loaded) return { ok: false, reason: 'no configuration loaded yet (no snapshot, no successful sync)' };
+  if (stalenessMs > maxStalenessMs) {
+    return { ok: false, reason: `last successful sync ${formatDurationMs(Math.round(stalenessMs))} ago, over --max-staleness ${formatDurationMs(maxStalenessMs)}` };
+  }
+  return { ok: true, reason: 'configuration loaded' };
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+export function agentStatus(input: {
+  options: AgentOptions; sync: SyncContext; engine: SyncEngine; publisher: OutputPublisher; staleness: number; watchers: number;
+}): Record<string, unknown> {
+  const { options, sync, engine, publisher, staleness } = input;
+  const status = engine.status();
+  const view = sync.store.view;
+  return {
+    environment: options.environment,
+    namespaces: sync.namespaces,
+    ready: readiness(sync.store.loaded, staleness, options.maxStaleness).ok,
+    revision: view.revision,
+    entries: countEntries(view),
+    mode: status.configuredMode,
+    activeMode: status.activeMode,
+    connected: status.connected,
+    streamSupported: status.streamSupported ?? null,
+    lastSuccess: iso(status.lastSuccessAt),
+    lastAttempt: iso(status.lastAttemptAt),
+    stalenessSeconds: Number.isFinite(staleness) ? Math.round(staleness / 100) / 10 : null,
+    stale: staleness > options.staleAfter,
+    lastError: status.lastError ?? null,
+    namespaceErrors: status.namespaceErrors,
+    files: {
+      dir: options.outputDir,
+      publishedRevision: publisher.state.publishedRevision,
+      lastError: publisher.state.lastError ?? null,
+      renderErrors: publisher.state.renderErrors,
+    },
+    watchers: input.watchers,
+  };
+}
