@@ -33,7 +33,8 @@ export async function benchPropagation(writes = 100): Promise<Figure[]> {
     for (const mode of ['stream', 'poll'] as const) {
       const files = join(dir, `files-${mode}`);
       const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'bench', '--output-dir', files, '--cache-dir', join(dir, `cache-${mode}`),
-        '--sync-mode', mode, '--poll-interval', '1s', '--log-level', 'warn']);
+        '--sync-mode', mode, '--poll-interval', '1s', '--log-level', 'warn',
+        '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, `agent-${mode}.sock`)]);
       agents.push(agent);
       await waitFor(async () => (await readFile(join(files, 'bench.json'), 'utf8').catch(() => undefined)), 10_000);
       const count = mode === 'stream' ? writes : Math.min(writes, 20);

@@ -20,7 +20,8 @@ test('central outage: files kept, reconnects back off with jitter, resync after 
   const port = Number(new URL(url).port);
   const files = join(dir, 'files');
   const agent = spawnCli(t, ['agent', '--central-url', url, '--namespaces', 'ml-service', '--output-dir', files,
-    '--cache-dir', join(dir, 'cache'), '--backoff-base', '200ms', '--backoff-max', '2s', '--heartbeat-timeout', '2s']);
+    '--cache-dir', join(dir, 'cache'), '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, 'agent.sock'),
+    '--backoff-base', '200ms', '--backoff-max', '2s', '--heartbeat-timeout', '2s']);
   await agent.waitForLog((l) => l.msg === 'watch stream connected');
   await waitFor(async () => (await readFile(join(files, 'ml-service.json'), 'utf8').catch(() => undefined)), 5000);
   const before = { link: await readlink(join(files, '..data')), content: await readFile(join(files, 'ml-service.json'), 'utf8') };

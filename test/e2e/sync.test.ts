@@ -13,6 +13,11 @@ function syncArgs(url: string, dir: string, more: string[] = []): string[] {
     '--cache-dir', join(dir, 'cache'), '--backoff-base', '100ms', '--backoff-max', '1s', ...more];
 }
 
+/** The agent's own listeners on free ports and a per-test socket, so tests never collide. */
+function agentArgs(url: string, dir: string, more: string[] = []): string[] {
+  return ['agent', ...syncArgs(url, dir, ['--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, 'agent.sock'), ...more])];
+}
+
 async function fileValue(dir: string, file: string, key: string): Promise<unknown> {
   try {
     return ((await readJson(join(dir, 'files', file))) as Record<string, unknown>)[key];
@@ -38,7 +43,7 @@ test('agent in stream mode: starts warm, applies a central write and a delete to
   const dir = await tempDir(t);
   const { url } = await startCentral(t, ['--seed', SEED]);
   assert.equal(await new CliProcess(['init', ...syncArgs(url, dir)]).exitCode(), 0);
-  const agent = spawnCli(t, ['agent', ...syncArgs(url, dir)]);
+  const agent = spawnCli(t, agentArgs(url, dir));
   await agent.waitForLog((l) => l.msg === 'started warm from snapshot');
   await agent.waitForLog((l) => l.msg === 'watch stream connected');
   await writeValue(url, 'ml-service', 'model', 'gpt-5');
@@ -52,7 +57,7 @@ test('agent in stream mode: starts warm, applies a central write and a delete to
 test('agent in poll mode: conditional polls (304) and a central write arrives', async (t) => {
   const dir = await tempDir(t);
   const { url, proc: central } = await startCentral(t, ['--seed', SEED]);
-  const agent = spawnCli(t, ['agent', ...syncArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s'])]);
+  const agent = spawnCli(t, agentArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s']));
   await waitFor(async () => (await fileValue(dir, 'ml-service.json', 'model')) === 'gpt-4o-mini', 5000);
   await central.waitForLog((l) => l.msg === 'request' && l.status === 304, 5000);
   await writeValue(url, 'ml-service', 'temperature', 0.9);
@@ -64,7 +69,7 @@ test('against --upstream-strict: falls back to polling, sends the extra header, 
   const { url, proc: central } = await startCentral(t, ['--seed', SEED, '--upstream-strict']);
   const https = ['--central-header', 'X-Forwarded-Proto: https'];
   assert.equal(await new CliProcess(['init', ...syncArgs(url, dir, https)]).exitCode(), 0);
-  const agent = spawnCli(t, ['agent', ...syncArgs(url, dir, [...https, '--poll-interval', '1s'])]);
+  const agent = spawnCli(t, agentArgs(url, dir, [...https, '--poll-interval', '1s']));
   await agent.waitForLog((l) => l.msg === 'no watch stream; polling');
   await writeValue(url, 'team/ml', 'owner', 'someone-else', 'development', { 'x-forwarded-proto': 'https' });
   await waitFor(async () => (await fileValue(dir, 'team.ml.json', 'owner')) === 'someone-else', 6000);
@@ -84,7 +89,7 @@ test('a rotated token file is used on the next request', async (t) => {
   await symlink('..v1', join(tokens, '..data'));
   await symlink('..data/token', join(tokens, 'token'));
   const { url, proc: central } = await startCentral(t, ['--seed', SEED, '--auth-token', 'first-token', '--auth-token', 'second-token']);
-  const agent = spawnCli(t, ['agent', ...syncArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s', '--token-file', join(tokens, 'token')])]);
+  const agent = spawnCli(t, agentArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s', '--token-file', join(tokens, 'token')]));
   await central.waitForLog((l) => l.msg === 'request' && l.tokenIndex === 1);
   await mkdir(join(tokens, '..v2'));
   await writeFile(join(tokens, '..v2', 'token'), 'second-token');
