@@ -12,6 +12,8 @@ import { defer } from './cleanup.ts';
 
 export const CLI = fileURLToPath(new URL('../../bin/llm-config.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+/** The Node flags the images run the programs with (Dockerfile ENTRYPOINT); benches use them too. */
+export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 
@@ -22,8 +24,8 @@ export class CliProcess {
   stdout = '';
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], {
+  constructor(args: string[], env: Record<string, string> = {}, nodeFlags: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...nodeFlags, CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -1,0 +1,117 @@
+// Cached reads from the agent's local API, over loopback TCP and the Unix socket,
+// against a bare node:http server answering the same bytes, in the same run, with the
+// same load generator (its own process). Also the agent's RSS at 1,000 and 10,000 keys.
+// Bars (SPEC §10): closed-loop p99 < 1 ms; at 5,000 req/s p99 within 1 ms of bare;
+// throughput ≥ 80 % of bare; socket ≥ TCP; RSS < 64 MiB (1k keys), < 128 MiB (10k).
+//   node bench/read.ts [seconds per run]
+
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CliProcess, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
+import { printFigures, writeSeed, type Figure } from './bench-lib.ts';
+
+const run = promisify(execFile);
+const GENERATOR = join(import.meta.dirname, 'load-generator.ts');
+const BARE = join(import.meta.dirname, 'bare-server.ts');
+const PATH = '/api/v1/configs/bench/key-00001';
+
+type Target = { host: string; port: number } | { path: string };
+type LoadResult = { requests: number; errors: number; rps: number; p50: number; p99: number };
+
+async function load(target: Target, mode: 'closed' | 'open', extra: Record<string, number>): Promise<LoadResult> {
+  const config = { target, urlPath: PATH, mode, ...extra };
+  const { stdout } = await run(process.execPath, [GENERATOR, JSON.stringify(config)], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as LoadResult;
+}
+
+/** RSS in MiB, whole and split: anonymous (heap, data) and file-backed (the node binary's mapped pages). */
+async function memoryMiB(pid: number): Promise<{ rss: number; anon: number; file: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+async function startAgent(dir: string, url: string, name: string): Promise<{ agent: CliProcess; tcp: Target; socket: Target }> {
+  const socket = join(dir, `${name}.sock`);
+  const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'bench', '--output-dir', join(dir, `files-${name}`),
+    '--cache-dir', join(dir, `cache-${name}`), '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', socket], {}, IMAGE_NODE_FLAGS);
+  const started = await agent.waitForLog((l) => l.msg === 'agent started', 20_000);
+  await agent.waitForLog((l) => l.msg === 'files updated', 20_000); // first sync applied
+  const port = Number(String(started.http).split(':').at(-1));
+  return { agent, tcp: { host: '127.0.0.1', port }, socket: { path: socket } };
+}
+
+export async function benchRead(seconds = 4): Promise<Figure[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'llmc-bench-read-'));
+  await writeSeed(join(dir, 'seed.json'), 'bench', 1000);
+  const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed.json')]);
+  const cleanups: Array<() => Promise<unknown>> = [() => central.stop()];
+  try {
+    const url = await central.listeningUrl();
+    const { agent, tcp, socket } = await startAgent(dir, url, 'k1');
+    cleanups.push(() => agent.stop());
+    const sample = await fetch(`http://127.0.0.1:${(tcp as { port: number }).port}${PATH}`);
+    const headers = Object.fromEntries(['content-type', 'etag', 'x-config-revision'].map((h) => [h, sample.headers.get(h)!]));
+    const bareProcess = spawn(process.execPath, [BARE, JSON.stringify({ body: await sample.text(), headers })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanups.push(async () => { bareProcess.kill('SIGTERM'); await once(bareProcess, 'exit'); });
+    const [portLine] = (await once(bareProcess.stdout!, 'data')) as [Buffer];
+    const bare: Target = { host: '127.0.0.1', port: Number(portLine.toString().trim()) };
+
+    const targets = { bare, 'agent tcp': tcp, 'agent socket': socket } as const;
+    const results: Record<string, { closed: LoadResult; max: LoadResult; open: LoadResult }> = {};
+    for (const [name, target] of Object.entries(targets)) {
+      await load(target, 'closed', { connections: 1, requests: 3000 }); // warm-up (JIT, caches)
+      const closed = await load(target, 'closed', { connections: 1, requests: 5000 });
+      const max = await load(target, 'closed', { connections: 8, durationMs: seconds * 1000 });
+      const open = await load(target, 'open', { connections: 16, rate: 5000, durationMs: seconds * 1000 });
+      results[name] = { closed, max, open };
+    }
+    const rss1k = await memoryMiB(agent.child.pid!);
+    const bareRss = await memoryMiB(bareProcess.pid!);
+    await agent.stop();
+
+    await writeSeed(join(dir, 'seed10k.json'), 'bench', 10_000);
+    const big = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed10k.json')]);
+    cleanups.push(() => big.stop());
+    const agent10k = await startAgent(dir, await big.listeningUrl(), 'k10');
+    cleanups.push(() => agent10k.agent.stop());
+    await load(agent10k.tcp, 'closed', { connections: 4, requests: 20_000 });
+    const rss10k = await memoryMiB(agent10k.agent.child.pid!);
+
+    const r = results as Record<'bare' | 'agent tcp' | 'agent socket', { closed: LoadResult; max: LoadResult; open: LoadResult }>;
+    const figures: Figure[] = [];
+    for (const name of ['bare', 'agent tcp', 'agent socket'] as const) {
+      figures.push(
+        { name: `${name}: closed loop 1 conn, p50 (n=5000)`, value: r[name].closed.p50, unit: 'ms' },
+        { name: `${name}: closed loop 1 conn, p99 (n=5000)`, value: r[name].closed.p99, unit: 'ms', ...(name !== 'bare' && { bar: '< 1 ms', ratio: r[name].closed.p99 / 1 }) },
+        { name: `${name}: throughput, 8 conns, ${seconds}s`, value: r[name].max.rps, unit: 'req/s', ...(name !== 'bare' && { bar: '≥ 80 % of bare', ratio: (0.8 * r.bare.max.rps) / r[name].max.rps }) },
+        { name: `${name}: 5,000 req/s open loop, p50`, value: r[name].open.p50, unit: 'ms' },
+        { name: `${name}: 5,000 req/s open loop, p99`, value: r[name].open.p99, unit: 'ms', ...(name !== 'bare' && { bar: `≤ bare p99 + 1 ms (${(r.bare.open.p99 + 1).toFixed(2)})`, ratio: r[name].open.p99 / (r.bare.open.p99 + 1) }) },
+      );
+    }
+    figures.push(
+      { name: 'agent throughput / bare throughput (tcp)', value: r['agent tcp'].max.rps / r.bare.max.rps, unit: '', bar: '≥ 0.80' },
+      { name: 'socket throughput / tcp throughput', value: r['agent socket'].max.rps / r['agent tcp'].max.rps, unit: '', bar: '≥ 1.00' },
+      { name: 'errors across all runs', value: Object.values(r).reduce((n, x) => n + x.closed.errors + x.max.errors + x.open.errors, 0), unit: '' },
+      { name: 'agent RSS, 1,000 keys, after load', value: rss1k.rss, unit: 'MiB', bar: '< 64 MiB', ratio: rss1k.rss / 64 },
+      { name: '  of which anonymous (heap, data)', value: rss1k.anon, unit: 'MiB' },
+      { name: '  of which file-backed (node binary pages)', value: rss1k.file, unit: 'MiB' },
+      { name: 'agent RSS, 10,000 keys, after load', value: rss10k.rss, unit: 'MiB', bar: '< 128 MiB', ratio: rss10k.rss / 128 },
+      { name: '  of which anonymous (heap, data)', value: rss10k.anon, unit: 'MiB' },
+      { name: 'bare node:http server RSS, same moment', value: bareRss.rss, unit: 'MiB' },
+    );
+    return figures;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  const seconds = Number(process.argv[2]) || 4;
+  printFigures('local read API', `node bench/read.ts ${seconds}`, await benchRead(seconds));
+}
