@@ -15,6 +15,10 @@ export const agentOptionTable = {
   staleAfter: option(p.duration({ min: 1000 }), '5m', 'Answers older than this (time since the last successful sync) carry Warning and X-Config-Stale headers.'),
   requireRequestHeader: option(p.oneOf(['auto', 'true', 'false'] as const), 'auto',
     'SSRF guard: refuse value reads without "X-LLM-Config-Request: true". auto = on when secrets are served.'),
+  notifyDebounce: option(p.duration({ min: 0, max: 600_000 }), '1s', 'Quiet time after a file change before the app is notified (a burst ends in one notification).'),
+  reloadUrl: optional(p.httpUrl, 'POST here after files changed (retried with backoff), e.g. http://127.0.0.1:8000/-/reload.'),
+  reloadSignal: option(p.signalName, 'SIGHUP', 'Signal sent to --reload-process after files changed.'),
+  reloadProcess: optional(p.processName, 'Process to signal after files changed; needs shareProcessNamespace: true in the pod.'),
   localTokenFile: optional(p.path, 'Require "Authorization: Bearer <token>" from this file on the local API (re-read on rotation).'),
 };
 

@@ -13,6 +13,7 @@ import { countEntries } from '../src/sync/store.ts';
 import { readSnapshot, type Snapshot } from '../src/snapshot.ts';
 import { WatchedFile } from '../src/watched-file.ts';
 import { describeError, InvalidSettingError } from '../src/errors.ts';
+import { ChangeNotifier } from '../src/notify/change-notifier.ts';
 import type { AgentOptions } from './agent-options.ts';
 import { createLocalApi } from './local-api/local-api.ts';
 import { Watchers } from './local-api/watchers.ts';
@@ -36,9 +37,14 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
       pollIntervalMs: options.pollInterval, resyncIntervalMs: options.resyncInterval, heartbeatTimeoutMs: options.heartbeatTimeout,
       healthyAfterMs: 10_000, backoff: sync.backoff, maxEventBytes: options.maxResponseBytes, logger, metrics, cursor: snapshot?.cursor,
     });
+    const notifier = new ChangeNotifier({
+      debounceMs: options.notifyDebounce, reloadUrl: options.reloadUrl, reloadSignal: options.reloadSignal,
+      reloadProcess: options.reloadProcess, backoff: sync.backoff, retryForMs: 120_000, logger,
+    });
+    cleanups.push(() => notifier.close());
     const publisher = new OutputPublisher({
       writer: sync.writer, specs: sync.specs, snapshot: { cacheDir: options.cacheDir, identity: sync.identity },
-      cursor: () => engine.cursor(), logger, metrics,
+      cursor: () => engine.cursor(), logger, metrics, onFilesWritten: (view) => notifier.filesChanged(view.revision),
     });
     await publisher.adoptExisting();
     const changeLog = new ChangeLog(sync.store);

@@ -47,6 +47,12 @@ export function createSyncMetrics(registry: Registry) {
       help: 'Local revision: bumped once per applied change set.',
       registers,
     }),
+    renderFailing: new Gauge({
+      name: 'llm_config_file_render_failing',
+      help: '1 while a rendered file fails to render (it keeps its previous content), else 0. One series per configured file.',
+      labelNames: ['file'] as const,
+      registers,
+    }),
     outputWrites: new Counter({
       name: 'llm_config_output_writes_total',
       help: 'Atomic writes of the output directory, by result (ok, unchanged, error).',

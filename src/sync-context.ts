@@ -10,7 +10,7 @@ import { CentralClient } from './central/client.ts';
 import { WatchedFile } from './watched-file.ts';
 import { ConfigStore } from './sync/store.ts';
 import { AtomicWriter } from './files/atomic-writer.ts';
-import { defaultFileSpecs, type FileSpec } from './files/file-spec.ts';
+import { defaultFileSpecs, loadFileSpecs, type FileSpec } from './files/file-spec.ts';
 import type { SnapshotIdentity } from './snapshot.ts';
 import type { BackoffPolicy } from './backoff.ts';
 
@@ -41,7 +41,7 @@ export function validateSyncOptions(options: SyncOptions): void {
   if (options.backoffBase > options.backoffMax) {
     throw new InvalidSettingError('--backoff-base', String(options.backoffBase), `at most --backoff-max (${options.backoffMax}ms)`);
   }
-  defaultFileSpecs(options.namespaces, options.fileMode);
+  if (options.files === undefined) defaultFileSpecs(options.namespaces, options.fileMode);
 }
 
 async function readPem(setting: string, path: string | undefined): Promise<string | undefined> {
@@ -76,7 +76,7 @@ export async function createSyncContext(options: SyncOptions, logger: Logger): P
     token,
     store: new ConfigStore(namespaces),
     writer: new AtomicWriter(options.outputDir),
-    specs: defaultFileSpecs(namespaces, options.fileMode),
+    specs: options.files === undefined ? defaultFileSpecs(namespaces, options.fileMode) : await loadFileSpecs(options.files, namespaces, options.fileMode),
     identity: { environment: options.environment, centralUrl: options.centralUrl.href },
     backoff: { baseMs: options.backoffBase, capMs: options.backoffMax },
     async close() {

@@ -1,10 +1,14 @@
-// What to write into the output directory. The default is one `<namespace>.json` per
-// synced namespace; `--files` (issue: rendered files) replaces it with named files.
+// What to write into the output directory. By default one `<namespace>.json` per
+// synced namespace; `--files` (JSON, or @path to a JSON/YAML file) replaces that with
+// named files: a whole namespace or one key, in a format or through a template.
 
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { InvalidSettingError } from '../errors.ts';
 import { isPlainFileName } from './atomic-writer.ts';
+import { compileTemplate, type CompiledTemplate } from './format-template.ts';
 
-export const FILE_FORMATS = ['json'] as const;
+export const FILE_FORMATS = ['json', 'yaml', 'env', 'properties', 'raw', 'template'] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
 
 export type FileSpec = {
@@ -14,9 +18,12 @@ export type FileSpec = {
   readonly key?: string | undefined;
   readonly format: FileFormat;
   readonly mode: number;
+  readonly template?: CompiledTemplate | undefined;
 };
 
 export const DEFAULT_FILE_MODE = 0o440;
+const FIELDS = new Set(['name', 'source', 'format', 'mode', 'template']);
+const BY_EXTENSION: Record<string, FileFormat> = { json: 'json', yaml: 'yaml', yml: 'yaml', env: 'env', properties: 'properties' };
 
 /** `team/ml` → `team.ml.json`: file names are flat, so namespace levels become dots. */
 export function defaultFileName(namespace: string): string {
@@ -36,4 +43,82 @@ export function defaultFileSpecs(namespaces: readonly string[], mode = DEFAULT_F
     seen.set(spec.name, spec.namespace);
   }
   return Object.freeze(specs);
+}
+
+/** Reads `--files` (inline JSON or @path) and checks every entry against the synced namespaces. */
+export async function loadFileSpecs(text: string, namespaces: readonly string[], defaultMode: number): Promise<readonly FileSpec[]> {
+  const fail = (accepted: string): never => {
+    throw new InvalidSettingError('--files', text.length > 80 ? `${text.slice(0, 77)}...` : text, accepted);
+  };
+  let doc: unknown;
+  if (text.startsWith('@')) {
+    const path = text.slice(1);
+    const content = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => fail(`a readable file (${error.code})`));
+    try {
+      doc = parseYaml(content); // YAML is a superset of JSON
+    } catch (error) {
+      fail(`JSON or YAML (${(error as Error).message.split('\n')[0]})`);
+    }
+  } else {
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      fail('a JSON array of files, e.g. [{"name":"app.env","source":"ml-service","format":"env"}], or @path to a JSON/YAML file');
+    }
+  }
+  if (!Array.isArray(doc) || doc.length === 0) fail('a non-empty array of files');
+  const specs = (doc as unknown[]).map((entry, i) => {
+    try {
+      return parseFileEntry(entry, namespaces, defaultMode);
+    } catch (error) {
+      const name = typeof (entry as { name?: unknown })?.name === 'string' ? ` ("${(entry as { name: string }).name}")` : '';
+      return fail(`entry ${i + 1}${name}: ${(error as Error).message}`);
+    }
+  });
+  const names = new Set<string>();
+  for (const spec of specs) {
+    if (names.has(spec.name)) fail(`two files are named "${spec.name}"`);
+    names.add(spec.name);
+  }
+  return Object.freeze(specs);
+}
+
+function parseFileEntry(entry: unknown, namespaces: readonly string[], defaultMode: number): FileSpec {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new Error('must be an object');
+  const record = entry as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((k) => !FIELDS.has(k));
+  if (unknown.length > 0) throw new Error(`unknown field "${unknown[0]}" (fields: ${[...FIELDS].join(', ')})`);
+  const { name, source, format, mode, template } = record;
+  if (typeof name !== 'string' || !isPlainFileName(name)) {
+    throw new Error('name must be a plain file name: no "/", no leading ".", at most 255 bytes');
+  }
+  if (typeof source !== 'string') throw new Error('source must be "namespace" or "namespace/key"');
+  const { namespace, key } = resolveSource(source, namespaces);
+  if (template !== undefined && typeof template !== 'string') throw new Error('template must be a string');
+  if (template !== undefined && format !== undefined && format !== 'template') throw new Error('give either a format or a template, not both');
+  const resolved = template !== undefined ? 'template' : format ?? BY_EXTENSION[name.split('.').pop()!.toLowerCase()] ?? (key ? 'raw' : 'json');
+  if (!FILE_FORMATS.includes(resolved as FileFormat) || (resolved === 'template' && template === undefined)) {
+    throw new Error(`format "${String(resolved)}" is not one of json, yaml, env, properties, raw (or give a template)`);
+  }
+  return {
+    name, namespace, key, format: resolved as FileFormat, mode: parseMode(mode, defaultMode),
+    template: template === undefined ? undefined : compileTemplate(template),
+  };
+}
+
+/** "team/ml/owner" with namespace "team/ml" synced → that namespace, key "owner". Longest namespace wins. */
+function resolveSource(source: string, namespaces: readonly string[]): { namespace: string; key: string | undefined } {
+  if (namespaces.includes(source)) return { namespace: source, key: undefined };
+  const owner = [...namespaces].sort((a, b) => b.length - a.length).find((ns) => source.startsWith(`${ns}/`));
+  if (owner === undefined || source.length === owner.length + 1) {
+    throw new Error(`source "${source}" is not a synced namespace or namespace/key (synced: ${namespaces.join(', ')})`);
+  }
+  return { namespace: owner, key: source.slice(owner.length + 1) };
+}
+
+/** Strings only: a bare 0440 in YAML 1.2 or JSON is the decimal number 440, a trap. */
+function parseMode(mode: unknown, fallback: number): number {
+  if (mode === undefined) return fallback;
+  if (typeof mode === 'string' && /^0?[0-7]{3}$/.test(mode)) return Number.parseInt(mode, 8);
+  throw new Error(`mode ${JSON.stringify(mode)} is not an octal file mode in quotes, such as "0440"`);
 }

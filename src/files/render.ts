@@ -2,10 +2,13 @@
 // render is reported and left out of the result; the publisher keeps its previous
 // content, so one bad file never blocks the others.
 
+import { stringify as toYaml } from 'yaml';
 import { RenderError } from '../errors.ts';
 import type { StoreView } from '../sync/store.ts';
 import type { FilePayload } from './atomic-writer.ts';
 import type { FileSpec } from './file-spec.ts';
+import { renderEnv } from './format-env.ts';
+import { renderProperties } from './format-properties.ts';
 
 export type RenderOutcome = { readonly payload: FilePayload; readonly errors: readonly RenderError[] };
 
@@ -32,6 +35,17 @@ function renderOne(view: StoreView, spec: FileSpec): string {
   switch (spec.format) {
     case 'json':
       return `${JSON.stringify(value, null, 2)}\n`;
+    case 'yaml':
+      return toYaml(value, { lineWidth: 0 });
+    case 'env':
+      return renderEnv(spec.name, value);
+    case 'properties':
+      return renderProperties(value);
+    case 'raw':
+      return typeof value === 'string' ? value : `${JSON.stringify(value)}\n`;
+    case 'template':
+      // A whole namespace is the context as is; one key's object value too; a scalar is {{value}}.
+      return spec.template!(typeof value === 'object' && value !== null && !Array.isArray(value) ? value : { value });
   }
 }
 

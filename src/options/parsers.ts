@@ -2,6 +2,7 @@
 // is turned into a typed value by one of these; each throws InvalidValueError whose
 // message says what is accepted, and the caller prefixes the setting's name.
 
+import { constants as osConstants } from 'node:os';
 import { InvalidValueError } from '../errors.ts';
 import { parseDurationMs } from '../durations.ts';
 import { canonicalEnvironment, ENVIRONMENT_CHOICES, type Environment } from '../environments.ts';
@@ -148,3 +149,19 @@ export const fileMode: Parser<number> = {
 };
 
 export const logLevel = oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const);
+
+/** A POSIX signal name as Node knows it (SIGHUP, SIGUSR1, …); "HUP" is accepted for SIGHUP. */
+export const signalName: Parser<NodeJS.Signals> = {
+  metavar: 'SIGNAL',
+  parse(raw) {
+    const name = (raw.toUpperCase().startsWith('SIG') ? raw.toUpperCase() : `SIG${raw.toUpperCase()}`) as NodeJS.Signals;
+    const known = Object.keys(osConstants.signals);
+    return known.includes(name) && name !== 'SIGKILL' && name !== 'SIGSTOP' ? name : reject('a signal name such as SIGHUP, SIGUSR1 or SIGTERM');
+  },
+};
+
+/** A process name to look for in /proc (comm or argv[0] basename). */
+export const processName: Parser<string> = {
+  metavar: 'NAME',
+  parse: (raw) => (/^[^\s/\0]{1,255}$/.test(raw) ? raw : reject('a process name without spaces or "/" (as shown by ps -o comm)')),
+};

@@ -25,6 +25,7 @@ export const syncOptionTable = {
   maxResponseBytes: option(p.integer(1024, 1024 * 1024 * 1024), '16777216', 'Largest central API answer accepted, in bytes.'),
   outputDir: option(p.path, '/etc/llm-config', 'Directory for the rendered files (AtomicWriter layout).'),
   cacheDir: option(p.path, '/var/run/llm-config', 'Directory for the snapshot init writes and the agent starts from.'),
-  fileMode: option(p.fileMode, '0440', 'Mode of the rendered files.'),
+  fileMode: option(p.fileMode, '0440', 'Default mode of the rendered files.'),
+  files: optional(p.text, 'Named files to render instead of one <namespace>.json each: a JSON array, or @path to a JSON/YAML file (docs/files.md).'),
   logLevel: option(p.logLevel, 'info', 'Log level.'),
 } as const;

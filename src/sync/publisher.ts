@@ -32,6 +32,8 @@ export type PublishState = {
 export class OutputPublisher {
   readonly #options: PublisherOptions;
   readonly #lastGood = new Map<string, { content: Uint8Array | string; mode: number }>();
+  /** The error each failing file last logged, so a persisting failure is logged once. */
+  readonly #failing = new Map<string, string>();
   #pending: StoreView | undefined;
   #running: Promise<void> | undefined;
   #state: PublishState = { publishedRevision: -1, lastError: undefined, renderErrors: [] };
@@ -71,6 +73,7 @@ export class OutputPublisher {
     const { payload, errors } = renderFiles(view, specs);
     const files = new Map(payload);
     for (const error of errors) this.#keepPrevious(files, error);
+    this.#trackRenderHealth(payload, errors);
     try {
       const result = await writer.write(files);
       for (const [name, file] of payload) this.#lastGood.set(name, file);
@@ -91,7 +94,21 @@ export class OutputPublisher {
   #keepPrevious(files: Map<string, { content: Uint8Array | string; mode: number }>, error: RenderError): void {
     const previous = this.#lastGood.get(error.file);
     if (previous !== undefined) files.set(error.file, previous);
-    this.#options.logger.warn({ file: error.file, err: error.message }, 'file not rendered; keeping its previous content');
+  }
+
+  #trackRenderHealth(rendered: ReadonlyMap<string, unknown>, errors: readonly RenderError[]): void {
+    const { logger, metrics } = this.#options;
+    for (const error of errors) {
+      metrics.renderFailing.set({ file: error.file }, 1);
+      if (this.#failing.get(error.file) === error.message) continue;
+      this.#failing.set(error.file, error.message);
+      logger.warn({ file: error.file, err: error.message }, 'file not rendered; keeping its previous content');
+    }
+    for (const name of rendered.keys()) {
+      if (!this.#failing.delete(name)) continue;
+      metrics.renderFailing.set({ file: name }, 0);
+      logger.info({ file: name }, 'file renders again');
+    }
   }
 
   async #saveSnapshot(view: StoreView): Promise<void> {
