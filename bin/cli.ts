@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   agent: async () => (await import('../agent/agent-command.ts')).agentCommand as unknown as AnyCommand,
   'dev-server': async () => (await import('../dev-server/dev-server-command.ts')).devServerCommand as unknown as AnyCommand,
   dev: async () => (await import('../dev-server/dev-command.ts')).devCommand as unknown as AnyCommand,
+  inject: async () => (await import('../webhook/inject-command.ts')).injectCommand as unknown as AnyCommand,
 };
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -26,6 +27,7 @@ Commands:
   agent        keep files in sync and serve the local read API (sidecar)
   dev-server   the reference central API, for local work and tests
   dev          dev-server + init + agent on this machine, seeded from examples/
+  inject       print Kubernetes YAML with the sidecar injected, as the webhook would
 `;
 }
 
@@ -63,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => controller.abort(new Error(signal)));
   try {
-    return await command.run(options, { signal: controller.signal, stdout: process.stdout, stdin: process.stdin });
+    return await command.run(options, { signal: controller.signal, stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
   } catch (error) {
     if (error instanceof LlmConfigError) {
       process.stderr.write(`llm-config ${name}: ${error.message}\n`);

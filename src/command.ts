@@ -8,6 +8,7 @@ export type CommandContext = {
   /** Aborted on SIGTERM/SIGINT. */
   readonly signal: AbortSignal;
   readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
   readonly stdin: NodeJS.ReadableStream;
 };
 

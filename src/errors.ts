@@ -126,6 +126,22 @@ export class InitFailedError extends LlmConfigError {
   }
 }
 
+/** An AdmissionReview that is not one (wrong shape, version or content type): HTTP 400. */
+export class ReviewDecodeError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_BAD_REVIEW';
+  constructor(message = 'not an admission.k8s.io/v1 AdmissionReview', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+/** Injection would collide with what the pod already has (a volume, container, env or mount). */
+export class InjectionConflictError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_INJECTION_CONFLICT';
+  constructor(message = 'injection would collide with the pod', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
 export function errorCode(error: unknown): string | undefined {
   return error instanceof LlmConfigError ? error.code : undefined;
 }

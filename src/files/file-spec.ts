@@ -66,6 +66,13 @@ export async function loadFileSpecs(text: string, namespaces: readonly string[],
       fail('a JSON array of files, e.g. [{"name":"app.env","source":"ml-service","format":"env"}], or @path to a JSON/YAML file');
     }
   }
+  return parseFileSpecDocument(doc, namespaces, defaultMode, fail);
+}
+
+/** Checks a parsed --files document (an array of entries) against the synced namespaces. */
+export function parseFileSpecDocument(
+  doc: unknown, namespaces: readonly string[], defaultMode: number, fail: (accepted: string) => never,
+): readonly FileSpec[] {
   if (!Array.isArray(doc) || doc.length === 0) fail('a non-empty array of files');
   const specs = (doc as unknown[]).map((entry, i) => {
     try {

@@ -12,7 +12,13 @@ export type OptionSpec<T> = {
   readonly kind: 'value' | 'repeatable' | 'flag';
   readonly defaultText: string | undefined;
   readonly help: string;
+  /** One-letter alias, e.g. "f" for --file. */
+  readonly short?: string;
 };
+
+export function withShort<T>(spec: OptionSpec<T>, short: string): OptionSpec<T> {
+  return { ...spec, short };
+}
 
 export function option<T>(parser: Parser<T>, defaultText: string, help: string): OptionSpec<T> {
   return { parser, kind: 'value', defaultText, help };
@@ -83,12 +89,12 @@ export function parseOptions<S extends OptionTable>(
 }
 
 function readArgv(table: OptionTable, argv: readonly string[]): Record<string, unknown> {
-  const config: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
+  const config: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
   const keyOfFlag = new Map<string, string>();
   for (const [key, spec] of Object.entries(table)) {
     const name = flagName(key);
     keyOfFlag.set(name, key);
-    config[name] = { type: spec.kind === 'flag' ? 'boolean' : 'string', multiple: spec.kind === 'repeatable' };
+    config[name] = { type: spec.kind === 'flag' ? 'boolean' : 'string', multiple: spec.kind === 'repeatable', ...(spec.short && { short: spec.short }) };
   }
   let values: Record<string, unknown>;
   try {
@@ -108,7 +114,8 @@ function readArgv(table: OptionTable, argv: readonly string[]): Record<string, u
 
 export function formatHelp(usage: string, summary: string, table: OptionTable): string {
   const rows = Object.entries(table).map(([key, spec]) => {
-    const left = spec.kind === 'flag' ? `--[no-]${flagName(key)}` : `--${flagName(key)} ${spec.parser.metavar}`;
+    const long = spec.kind === 'flag' ? `--[no-]${flagName(key)}` : `--${flagName(key)} ${spec.parser.metavar}`;
+    const left = spec.short ? `-${spec.short}, ${long}` : long;
     const more = [envName(key), spec.defaultText !== undefined ? `default ${spec.defaultText}` : undefined,
       spec.kind === 'repeatable' ? 'repeatable' : undefined].filter(Boolean).join('; ');
     return `  ${left}\n      ${spec.help} [${more}]`;

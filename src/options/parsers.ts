@@ -165,3 +165,46 @@ export const processName: Parser<string> = {
   metavar: 'NAME',
   parse: (raw) => (/^[^\s/\0]{1,255}$/.test(raw) ? raw : reject('a process name without spaces or "/" (as shown by ps -o comm)')),
 };
+
+/** A Kubernetes resource quantity (100m, 0.5, 64Mi, 1G); the value is kept as written. */
+const QUANTITY = /^[+]?(?:\d+(?:\.\d*)?|\.\d+)(?:m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$/;
+const QUANTITY_SCALE: Record<string, number> = {
+  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+export const quantity: Parser<string> = {
+  metavar: 'QUANTITY',
+  parse: (raw) => (QUANTITY.test(raw) ? raw : reject('a Kubernetes quantity such as 50m, 0.5, 64Mi or 1Gi')),
+};
+/** The numeric value of a quantity, for comparing a request with its limit. */
+export function quantityValue(text: string): number {
+  const match = /^[+]?([\d.]+)(?:([eE][+-]?\d+)|([a-zA-Z]*))$/.exec(text);
+  if (!match) return Number.NaN;
+  return match[2] !== undefined ? Number(`${match[1]}${match[2]}`) : Number(match[1]) * (QUANTITY_SCALE[match[3] ?? ''] ?? Number.NaN);
+}
+
+export const absolutePath: Parser<string> = {
+  metavar: 'PATH',
+  parse(raw) {
+    if (!raw.startsWith('/') || raw.includes('\0') || raw.split('/').includes('..') || raw.length > 4096) {
+      reject('an absolute path without ".." segments, e.g. /etc/llm-config');
+    }
+    return raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
+  },
+};
+
+/** RFC 1123 label, as Kubernetes requires for container names. */
+export const dnsLabelList: Parser<readonly string[]> = {
+  metavar: 'NAME[,NAME…]',
+  parse(raw) {
+    const names = raw.split(',').map((n) => n.trim()).filter(Boolean);
+    if (names.length === 0) reject('a comma-separated list of container names');
+    for (const name of names) if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) reject(`"${name}" is not a container name`);
+    return Object.freeze(names);
+  },
+};
+
+/** A container image reference (registry/name:tag or @digest). */
+export const image: Parser<string> = {
+  metavar: 'IMAGE',
+  parse: (raw) => (/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(raw) && !/\s/.test(raw) ? raw : reject('an image reference such as ghcr.io/org/llm-config:0.1.0')),
+};

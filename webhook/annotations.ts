@@ -1,0 +1,66 @@
+// The one annotation table. Each row: annotation name, parser (from the shared parser
+// table), and the doc line `docs/admin.md` shows. Values are looked up pod first, then
+// the pod's namespace, then the webhook's own defaults; nothing is written back.
+
+import * as p from '../src/options/parsers.ts';
+import type { Parser } from '../src/options/parsers.ts';
+import { InvalidSettingError, InvalidValueError } from '../src/errors.ts';
+import type { InjectionDefaults } from './injection-model.ts';
+
+export const PREFIX = 'config.llm-dev-ops.io/';
+export const STATUS_ANNOTATION = `${PREFIX}status`;
+export const INJECT_ANNOTATION = `${PREFIX}inject`;
+
+type Row<K extends keyof InjectionDefaults> = { readonly key: K; readonly parser: Parser<NonNullable<InjectionDefaults[K]>>; readonly doc: string };
+const row = <K extends keyof InjectionDefaults>(key: K, parser: Parser<NonNullable<InjectionDefaults[K]>>, doc: string): Row<K> => ({ key, parser, doc });
+
+/** annotation suffix → how to read it. `inject`, `status` and the per-file families are handled apart. */
+export const ANNOTATIONS = {
+  environment: row('environment', p.environment, 'Environment to sync (base, development|dev, staging|stage, production|prod, edge).'),
+  namespaces: row('namespaces', p.namespaceList, 'Comma-separated namespaces of the central API to sync. Required (here or on the namespace).'),
+  'central-url': row('centralUrl', p.httpUrl, 'Central API base URL.'),
+  'sync-mode': row('syncMode', p.oneOf(['stream', 'poll'] as const), 'stream (SSE, falls back to polling) or poll.'),
+  'poll-interval': row('pollInterval', p.duration({ min: 1000 }), 'Poll interval, e.g. 30s.'),
+  mode: row('mode', p.oneOf(['sidecar', 'init-only'] as const), 'sidecar (init + agent) or init-only (Jobs, CronJobs: nothing left running).'),
+  'init-first': row('initFirst', p.boolean, 'Put the init container before the pod\'s own init containers.'),
+  'native-sidecar': row('nativeSidecar', p.boolean, 'Run the agent as a native sidecar (init container, restartPolicy: Always; Kubernetes ≥ 1.29).'),
+  'mount-path': row('mountPath', p.absolutePath, 'Where app containers see the files.'),
+  containers: row('containers', p.dnsLabelList, 'App containers that get the mount and env (default: all).'),
+  'reload-url': row('reloadUrl', p.httpUrl, 'POST here after files changed.'),
+  'reload-signal': row('reloadSignal', p.signalName, 'Signal for reload-process (default SIGHUP).'),
+  'reload-process': row('reloadProcess', p.processName, 'Process to signal after files changed (needs shareProcessNamespace: true).'),
+  'cpu-request': row('cpuRequest', p.quantity, 'Agent and init CPU request.'),
+  'cpu-limit': row('cpuLimit', p.quantity, 'Agent and init CPU limit.'),
+  'memory-request': row('memoryRequest', p.quantity, 'Agent and init memory request.'),
+  'memory-limit': row('memoryLimit', p.quantity, 'Agent and init memory limit.'),
+} as const;
+
+export const FILE_ANNOTATION_DOCS = {
+  'file-<name>': 'Render file <name> from a namespace or namespace/key.',
+  'file-<name>-format': 'json, yaml, env, properties or raw (default: from the extension).',
+  'file-<name>-mode': 'Octal mode, e.g. "0400" (default 0440 with fsGroup, else 0444).',
+  'template-<name>': 'Handlebars template for file <name> (its source is file-<name>).',
+} as const;
+
+export type Annotations = Readonly<Record<string, string>>;
+
+/** Reads one annotation with the pod winning over the namespace; throws InvalidSettingError naming it. */
+export function readAnnotation<T>(name: string, parser: Parser<T>, pod: Annotations, namespace: Annotations): T | undefined {
+  const full = `${PREFIX}${name}`;
+  const raw = pod[full] ?? namespace[full];
+  if (raw === undefined) return undefined;
+  try {
+    return parser.parse(raw);
+  } catch (error) {
+    if (error instanceof InvalidValueError) throw new InvalidSettingError(full, raw, error.message);
+    throw error;
+  }
+}
+
+/** Our annotations that no row or family knows: typos must not be silently ignored. */
+export function unknownAnnotations(annotations: Annotations): string[] {
+  return Object.keys(annotations)
+    .filter((k) => k.startsWith(PREFIX))
+    .map((k) => k.slice(PREFIX.length))
+    .filter((name) => !(name in ANNOTATIONS) && name !== 'inject' && name !== 'status' && !/^(file|template)-./.test(name));
+}

@@ -1,0 +1,91 @@
+// One pod (or pod template) + the injection model → a minimal JSON Patch. Pure.
+// Collisions with what the pod already has are refused, never silently renamed.
+
+import { InjectionConflictError } from '../src/errors.ts';
+import { STATUS_ANNOTATION } from './annotations.ts';
+import { NAMES, agentContainer, appEnv, appMounts, initContainer, volumes, type InjectorSettings } from './container-specs.ts';
+import type { InjectionModel } from './injection-model.ts';
+import { PatchBuilder, type PatchOperation } from './json-patch.ts';
+
+type Named = { name: string };
+type Container = Named & { env?: Named[]; volumeMounts?: Array<{ name: string; mountPath: string }> };
+export type PodLike = {
+  metadata?: { annotations?: Record<string, string>; namespace?: string; name?: string };
+  spec: {
+    containers: Container[];
+    initContainers?: Container[];
+    volumes?: Named[];
+    securityContext?: { fsGroup?: number };
+    resources?: object;
+    shareProcessNamespace?: boolean;
+    hostNetwork?: boolean;
+  };
+  status?: { phase?: string };
+};
+
+export type PodMutation = { readonly patch: PatchOperation[]; readonly warnings: string[] };
+
+export function mutatePod(pod: PodLike, model: InjectionModel, settings: InjectorSettings): PodMutation {
+  const spec = pod.spec;
+  const targets = targetContainers(spec.containers, model);
+  checkCollisions(pod, targets, model);
+  const warnings: string[] = [];
+  // Files are group-readable through fsGroup when the pod has one; otherwise readable by the pod's other containers.
+  const placement = {
+    fileMode: spec.securityContext?.fsGroup !== undefined ? '0440' : '0444',
+    podLevelResources: spec.resources !== undefined,
+  };
+  if (placement.podLevelResources) {
+    warnings.push('the pod sets spec.resources (pod-level): llm-config containers get no resources of their own and share the pod\'s budget; cpu-/memory- annotations do not apply');
+  }
+  if (model.reloadProcess && !spec.shareProcessNamespace) {
+    warnings.push('config.llm-dev-ops.io/reload-process is set but the pod does not set shareProcessNamespace: true; the agent will not see the process');
+  }
+  if (spec.hostNetwork) {
+    warnings.push(`hostNetwork: the agent listens on the node's ${'127.0.0.1:8080'} and :9102; two injected hostNetwork pods on one node collide`);
+  }
+
+  const patch = new PatchBuilder();
+  patch.append('/spec/volumes', spec.volumes, volumes(settings, false));
+  targets.forEach((index) => {
+    const container = spec.containers[index]!;
+    patch.append(`/spec/containers/${index}/volumeMounts`, container.volumeMounts, appMounts(model));
+    patch.append(`/spec/containers/${index}/env`, container.env, appEnv(model));
+  });
+  const native = model.mode === 'sidecar' && model.nativeSidecar;
+  const ours = [initContainer(model, settings, placement), ...(native ? [agentContainer(model, settings, placement, true)] : [])];
+  if (model.initFirst) patch.prepend('/spec/initContainers', spec.initContainers, ours);
+  else patch.append('/spec/initContainers', spec.initContainers, ours);
+  if (model.mode === 'sidecar' && !native) patch.append('/spec/containers', spec.containers, [agentContainer(model, settings, placement, false)]);
+  patch.setKey('/metadata/annotations', pod.metadata?.annotations, STATUS_ANNOTATION, 'injected');
+  return { patch: patch.operations, warnings };
+}
+
+function targetContainers(containers: Container[], model: InjectionModel): number[] {
+  if (model.containers === undefined) return containers.map((_, i) => i);
+  return model.containers.map((name) => {
+    const index = containers.findIndex((c) => c.name === name);
+    if (index === -1) {
+      throw new InjectionConflictError(`config.llm-dev-ops.io/containers=${model.containers!.join(',')}: no container "${name}" in the pod (containers: ${containers.map((c) => c.name).join(', ')})`);
+    }
+    return index;
+  });
+}
+
+function checkCollisions(pod: PodLike, targets: number[], model: InjectionModel): void {
+  const { spec } = pod;
+  const clash = (what: string) => {
+    throw new InjectionConflictError(`cannot inject: ${what} already exists in the pod; rename it or remove config.llm-dev-ops.io/inject`);
+  };
+  for (const volume of spec.volumes ?? []) if (Object.values(NAMES).includes(volume.name as never)) clash(`volume "${volume.name}"`);
+  for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) if (c.name === NAMES.init || c.name === NAMES.agent) clash(`container "${c.name}"`);
+  const envNames = appEnv(model).map((e) => e.name as string);
+  const mountPaths = appMounts(model).map((m) => m.mountPath as string);
+  for (const index of targets) {
+    const container = spec.containers[index]!;
+    for (const env of container.env ?? []) if (envNames.includes(env.name)) clash(`env ${env.name} in container "${container.name}"`);
+    for (const mount of container.volumeMounts ?? []) {
+      if (mountPaths.includes(mount.mountPath)) clash(`a mount at ${mount.mountPath} in container "${container.name}"`);
+    }
+  }
+}
