@@ -43,8 +43,12 @@ export function checkFileEntries(entries: readonly FileEntry[], namespaces: read
   for (const entry of entries) {
     parseFileSpecDocument([entry], namespaces, 0o440, (accepted) => {
       const detail = accepted.replace(/^entry 1 \("[^"]*"\): /, '');
-      const onTemplate = entry.template !== undefined && /template/.test(detail);
-      throw new InvalidSettingError(`${PREFIX}${onTemplate ? 'template' : 'file'}-${entry.name}`, onTemplate ? entry.template! : entry.source, detail);
+      // Name the annotation the problem is in: the template, the -mode or -format attribute, or the file itself.
+      const [annotation, value] = entry.template !== undefined && /template/.test(detail) ? [`template-${entry.name}`, entry.template]
+        : detail.startsWith('mode') && entry.mode !== undefined ? [`file-${entry.name}-mode`, entry.mode]
+        : detail.startsWith('format') && entry.format !== undefined ? [`file-${entry.name}-format`, entry.format]
+        : [`file-${entry.name}`, entry.source];
+      throw new InvalidSettingError(`${PREFIX}${annotation}`, value, detail);
     });
   }
 }
