@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   agent: async () => (await import('../agent/agent-command.ts')).agentCommand as unknown as AnyCommand,
   'dev-server': async () => (await import('../dev-server/dev-server-command.ts')).devServerCommand as unknown as AnyCommand,
   dev: async () => (await import('../dev-server/dev-command.ts')).devCommand as unknown as AnyCommand,
+  webhook: async () => (await import('../webhook/webhook-command.ts')).webhookCommand as unknown as AnyCommand,
   inject: async () => (await import('../webhook/inject-command.ts')).injectCommand as unknown as AnyCommand,
 };
 
@@ -27,6 +28,7 @@ Commands:
   agent        keep files in sync and serve the local read API (sidecar)
   dev-server   the reference central API, for local work and tests
   dev          dev-server + init + agent on this machine, seeded from examples/
+  webhook      the HTTPS mutating admission webhook that injects init + agent into pods
   inject       print Kubernetes YAML with the sidecar injected, as the webhook would
 `;
 }
