@@ -48,7 +48,17 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`llm-config: unknown command "${name}" (one of ${Object.keys(COMMANDS).join(', ')})\n`);
     return 2;
   }
-  const command = await load();
+  let command: AnyCommand;
+  try {
+    command = await load();
+  } catch (error) {
+    // The init image ships only `init`; say so instead of printing a module-resolution trace.
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      process.stderr.write(`llm-config: the "${name}" command is not part of this image\n`);
+      return 2;
+    }
+    throw error;
+  }
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(formatHelp(`Usage: ${command.usage}`, command.summary, command.options));
     return 0;

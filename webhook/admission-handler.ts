@@ -7,8 +7,12 @@ import type { Logger } from '../src/logger.ts';
 import { mutate, type MutateContext } from './mutate.ts';
 
 const MAX_BODY = 3 * 1024 * 1024; // the API server's own request limit
+/** The routes the chart's MutatingWebhookConfiguration and probes point at. */
+export const ROUTES = { mutate: '/mutate', health: '/healthz', ready: '/readyz', metrics: '/metrics' } as const;
 
 export type AdmissionHandlerOptions = {
+  /** Prometheus text for GET /metrics (no values: counts and latencies only). */
+  readonly metrics?: () => Promise<{ contentType: string; text: string }>;
   readonly context: MutateContext;
   readonly ready: () => { ok: boolean; reason: string };
   readonly logger: Logger;
@@ -24,12 +28,17 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions) {
   const { logger } = options;
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') return send(res, 200, 'ok\n');
-    if (path === '/readyz') {
+    if (path === ROUTES.health) return send(res, 200, 'ok\n');
+    if (path === ROUTES.ready) {
       const { ok, reason } = options.ready();
       return send(res, ok ? 200 : 503, `${ok ? 'ok' : 'not ok'}: ${reason}\n`);
     }
-    if (path !== '/mutate') return send(res, 404, 'POST /mutate, GET /healthz, GET /readyz\n');
+    if (path === ROUTES.metrics && options.metrics) {
+      const { contentType, text } = await options.metrics();
+      res.writeHead(200, { 'content-type': contentType }).end(text);
+      return;
+    }
+    if (path !== ROUTES.mutate) return send(res, 404, 'POST /mutate, GET /healthz, GET /readyz, GET /metrics\n');
     if (req.method !== 'POST') return send(res, 405, 'POST an admission.k8s.io/v1 AdmissionReview to /mutate\n');
     const started = performance.now();
     const bad = (message: string, status = 400) => {

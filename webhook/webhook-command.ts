@@ -8,6 +8,7 @@ import { defineCommand } from '../src/command.ts';
 import { flag, option, optional, type OptionsOf } from '../src/options/define.ts';
 import * as p from '../src/options/parsers.ts';
 import { createLogger } from '../src/logger.ts';
+import { createAdmissionMetrics, createRegistry } from '../src/metrics.ts';
 import { InvalidSettingError } from '../src/errors.ts';
 import { injectionDefaults, injectionOptionTable, injectorSettings } from './webhook-options.ts';
 import { createAdmissionHandler } from './admission-handler.ts';
@@ -63,7 +64,10 @@ export const webhookCommand = defineCommand({
       await publishCaBundle(kube!, options.webhookConfigName, material.caPem, logger);
       pair = { cert: material.certPem, key: material.keyPem };
     }
+    const registry = createRegistry({ processMetrics: true });
     const handler = createAdmissionHandler({
+      onAdmission: createAdmissionMetrics(registry),
+      metrics: async () => ({ contentType: registry.contentType, text: await registry.metrics() }),
       context: { defaults: injectionDefaults(options), settings: injectorSettings(options), namespaceAnnotations: (ns) => namespaces?.annotations(ns) ?? {} },
       ready: () => (namespaces && !namespaces.synced ? { ok: false, reason: 'namespace cache not synced yet' } : { ok: true, reason: 'TLS loaded' }),
       logger,
