@@ -14,6 +14,7 @@ import { readSnapshot, type Snapshot } from '../src/snapshot.ts';
 import { WatchedFile } from '../src/watched-file.ts';
 import { describeError, InvalidSettingError } from '../src/errors.ts';
 import { ChangeNotifier } from '../src/notify/change-notifier.ts';
+import { SecretPoller } from '../src/vault/secret-poller.ts';
 import type { AgentOptions } from './agent-options.ts';
 import { createLocalApi } from './local-api/local-api.ts';
 import { Watchers } from './local-api/watchers.ts';
@@ -43,7 +44,7 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
     });
     cleanups.push(() => notifier.close());
     const publisher = new OutputPublisher({
-      writer: sync.writer, specs: sync.specs, snapshot: { cacheDir: options.cacheDir, identity: sync.identity },
+      writer: sync.writer, specs: sync.specs, snapshot: { cacheDir: options.cacheDir, identity: sync.identity, sealing: sync.sealing },
       cursor: () => engine.cursor(), logger, metrics, onFilesWritten: (view) => notifier.filesChanged(view.revision),
     });
     await publisher.adoptExisting();
@@ -63,15 +64,22 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
         throw new InvalidSettingError('--local-token-file', options.localTokenFile!, `a readable token file (${(error as NodeJS.ErrnoException).code})`);
       });
     }
+    const secrets = sync.vault && new SecretPoller({
+      source: sync.vault.source, refs: sync.vault.refs, store: sync.store, environment: options.environment,
+      intervalMs: options.vaultPollInterval, backoff: sync.backoff, logger,
+    });
+    if (secrets) cleanups.unshift(() => secrets.stop());
     const watchers = new Watchers(sync.store, changeLog);
     const staleness = (): number => {
       const last = engine.status().lastSuccessAt;
       return last === undefined ? Number.POSITIVE_INFINITY : Date.now() - last;
     };
-    const statusOf = () => agentStatus({ options, sync, engine, publisher, staleness: staleness(), watchers: watchers.openCount });
+    const statusOf = () => agentStatus({ options, sync, engine, publisher, staleness: staleness(), watchers: watchers.openCount, secrets: secrets?.status() });
     const localApi = createLocalApi({
       store: sync.store, watchers, environment: options.environment, centralUrl: options.centralUrl.href, status: statusOf, staleness,
-      staleAfterMs: options.staleAfter, requireRequestHeader: options.requireRequestHeader === 'true',
+      staleAfterMs: options.staleAfter,
+      // auto: on when secrets are served, so an SSRF in the app cannot read them
+      requireRequestHeader: options.requireRequestHeader === 'true' || (options.requireRequestHeader === 'auto' && secrets !== undefined),
       localToken, metrics: createHttpMetrics(registry), requestShutdown,
     });
     const servers: Server[] = [];
@@ -88,10 +96,11 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
     const admin = await listenTcp(createAdminApi({
       registry,
       healthy: () => (engine.crashed ? { ok: false, reason: `sync loop stopped: ${engine.crashed}` } : { ok: true, reason: 'sync loop running' }),
-      ready: () => readiness(sync.store.loaded, staleness(), options.maxStaleness),
+      ready: () => (secrets && !secrets.loaded ? { ok: false, reason: 'secrets not read from Vault yet' } : readiness(sync.store.loaded, staleness(), options.maxStaleness)),
     }), options.adminAddr, '--admin-addr');
     addresses.admin = admin.bound;
     engine.start(initialDelayMs(options, snapshot));
+    secrets?.start();
     logger.info({ ...addresses, namespaces: sync.namespaces, mode: options.syncMode, warm: snapshot !== undefined,
       revision: sync.store.view.revision }, 'agent started');
 
@@ -116,12 +125,13 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
 
 async function loadSnapshot(sync: SyncContext, cacheDir: string, logger: Logger): Promise<Snapshot | undefined> {
   try {
-    const snapshot = await readSnapshot(cacheDir, sync.identity);
+    const snapshot = await readSnapshot(cacheDir, sync.identity, sync.sealing.key);
     if (snapshot === undefined) {
       logger.info({ cacheDir }, 'no snapshot; starting cold');
       return undefined;
     }
     sync.store.restore(snapshot.namespaces, snapshot.revision, snapshot.changedAt);
+    if (snapshot.sealedUnreadable) logger.warn({ reason: snapshot.sealedUnreadable }, 'sealed secrets in the snapshot not restored; reading them from Vault');
     logger.info({ revision: snapshot.revision, entries: countEntries(sync.store.view), savedAt: new Date(snapshot.savedAt).toISOString() }, 'started warm from snapshot');
     return snapshot;
   } catch (error) {

@@ -6,6 +6,7 @@ import type { SyncEngine } from '../src/sync/engine.ts';
 import type { OutputPublisher } from '../src/sync/publisher.ts';
 import { countEntries } from '../src/sync/store.ts';
 import type { AgentOptions } from './agent-options.ts';
+import type { SecretPollerStatus } from '../src/vault/secret-poller.ts';
 
 export function readiness(loaded: boolean, stalenessMs: number, maxStalenessMs: number): { ok: boolean; reason: string } {
   if (!loaded) return { ok: false, reason: 'no configuration loaded yet (no snapshot, no successful sync)' };
@@ -19,6 +20,7 @@ const iso = (ms: number | undefined): string | null => (ms === undefined ? null 
 
 export function agentStatus(input: {
   options: AgentOptions; sync: SyncContext; engine: SyncEngine; publisher: OutputPublisher; staleness: number; watchers: number;
+  secrets: SecretPollerStatus | undefined;
 }): Record<string, unknown> {
   const { options, sync, engine, publisher, staleness } = input;
   const status = engine.status();
@@ -46,5 +48,10 @@ export function agentStatus(input: {
       renderErrors: publisher.state.renderErrors,
     },
     watchers: input.watchers,
+    // Names and counts only: never a secret value.
+    ...(input.secrets && { vault: {
+      role: input.secrets.role, secrets: input.secrets.secrets, lastSuccess: iso(input.secrets.lastSuccessAt),
+      lastError: input.secrets.lastError ?? null, failing: input.secrets.failing,
+    } }),
   };
 }

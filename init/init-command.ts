@@ -16,6 +16,7 @@ import { readSnapshot } from '../src/snapshot.ts';
 import { retryWithBackoff } from '../src/backoff.ts';
 import { describeError, InitFailedError } from '../src/errors.ts';
 import type { PollOutcome } from '../src/sync/poll-cycle.ts';
+import { SecretPoller } from '../src/vault/secret-poller.ts';
 
 const initOptionTable = {
   ...syncOptionTable,
@@ -41,10 +42,12 @@ export const initCommand = defineCommand({
         pollIntervalMs: options.pollInterval, resyncIntervalMs: options.resyncInterval, heartbeatTimeoutMs: options.heartbeatTimeout,
         healthyAfterMs: 0, backoff: sync.backoff, maxEventBytes: options.maxResponseBytes, logger, metrics,
       });
+      const deadline = Date.now() + options.initTimeout;
       const fetched = await fetchAll(engine, sync, options.initTimeout, context.signal, logger);
       if (!fetched.ok) await fallBackToSnapshot(sync, options.cacheDir, options.allowStale, fetched, logger);
+      if (sync.vault) await fetchSecrets(sync, options.environment, Math.max(1000, deadline - Date.now()), context.signal, logger);
       const publisher = new OutputPublisher({
-        writer: sync.writer, specs: sync.specs, snapshot: { cacheDir: options.cacheDir, identity: sync.identity },
+        writer: sync.writer, specs: sync.specs, snapshot: { cacheDir: options.cacheDir, identity: sync.identity, sealing: sync.sealing },
         cursor: () => engine.cursor(), logger, metrics,
       });
       await publisher.publish(sync.store.view);
@@ -58,6 +61,21 @@ export const initCommand = defineCommand({
     }
   },
 });
+
+async function fetchSecrets(sync: SyncContext, environment: string, timeoutMs: number, signal: AbortSignal, logger: Logger): Promise<void> {
+  const poller = new SecretPoller({ source: sync.vault!.source, refs: sync.vault!.refs, store: sync.store, environment, intervalMs: 0, backoff: sync.backoff, logger });
+  try {
+    await retryWithBackoff(async () => {
+      await poller.pollOnce();
+      const { failing, lastError } = poller.status();
+      if (failing.length > 0) throw new InitFailedError(`secrets ${failing.join(', ')} not read from Vault: ${lastError}`);
+    }, { policy: sync.backoff, signal, maxRetryTimeMs: timeoutMs });
+  } catch (error) {
+    throw error instanceof InitFailedError ? error : new InitFailedError(`secrets not read from Vault: ${describeError(error)}`);
+  } finally {
+    sync.vault!.source.close();
+  }
+}
 
 type FetchResult = { ok: true } | { ok: false; reason: string; failed: readonly string[] };
 

@@ -126,6 +126,21 @@ export class InitFailedError extends LlmConfigError {
   }
 }
 
+/** Vault refused or failed a request. Never carries a secret value. */
+export class VaultError extends LlmConfigError {
+  override readonly code: string = 'LLMC_ERR_VAULT';
+  readonly status: number | undefined;
+  constructor(message = 'Vault request failed', status?: number, options: ErrorOptions = {}) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
+/** Vault answered 403: the role's policy does not allow the path. */
+export class VaultPermissionError extends VaultError {
+  override readonly code = 'LLMC_ERR_VAULT_PERMISSION';
+}
+
 /** An AdmissionReview that is not one (wrong shape, version or content type): HTTP 400. */
 export class ReviewDecodeError extends LlmConfigError {
   override readonly code = 'LLMC_ERR_BAD_REVIEW';

@@ -9,6 +9,11 @@ import { SnapshotError } from './errors.ts';
 import { parseEntryList, type Entry } from './central/entry.ts';
 import { writeFileAtomic } from './files/write-file-atomic.ts';
 import type { StoreView } from './sync/store.ts';
+import { seal, unseal, type Sealed } from './snapshot-seal.ts';
+
+/** Namespaces that hold secrets: left out of the snapshot, or sealed when a key is given. */
+export type Sealing = { readonly namespaces: readonly string[]; readonly key: Buffer | undefined };
+const NO_SEALING: Sealing = { namespaces: [], key: undefined };
 
 export const SNAPSHOT_FORMAT = 'llm-config-snapshot';
 export const SNAPSHOT_VERSION = 1;
@@ -28,6 +33,8 @@ export type Snapshot = {
   readonly changedAt: number;
   readonly cursor: SyncCursor;
   readonly namespaces: ReadonlyMap<string, readonly Entry[]>;
+  /** Why sealed secrets were not restored (no key, wrong key), when there were some. */
+  readonly sealedUnreadable?: string;
 };
 
 export type SnapshotIdentity = { readonly environment: string; readonly centralUrl: string };
@@ -36,9 +43,13 @@ export function snapshotPath(cacheDir: string): string {
   return join(cacheDir, SNAPSHOT_FILE);
 }
 
-export async function writeSnapshot(cacheDir: string, identity: SnapshotIdentity, view: StoreView, cursor: SyncCursor): Promise<void> {
+export async function writeSnapshot(
+  cacheDir: string, identity: SnapshotIdentity, view: StoreView, cursor: SyncCursor, sealing: Sealing = NO_SEALING,
+): Promise<void> {
   const namespaces: Record<string, Entry[]> = {};
-  for (const [ns, data] of view.namespaces) namespaces[ns] = [...data.values()];
+  const secret: Record<string, Entry[]> = {};
+  for (const [ns, data] of view.namespaces) (sealing.namespaces.includes(ns) ? secret : namespaces)[ns] = [...data.values()];
+  const sealed = sealing.key && Object.keys(secret).length > 0 ? seal(JSON.stringify(secret), sealing.key, associatedData(identity)) : undefined;
   const document = {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
@@ -49,12 +60,17 @@ export async function writeSnapshot(cacheDir: string, identity: SnapshotIdentity
     changedAt: view.changedAt,
     cursor,
     namespaces,
+    ...(sealed && { sealed }),
   };
   await writeFileAtomic(snapshotPath(cacheDir), JSON.stringify(document), 0o600);
 }
 
 /** The snapshot, or undefined when there is none; throws SnapshotError when it is unusable. */
-export async function readSnapshot(cacheDir: string, identity: SnapshotIdentity): Promise<Snapshot | undefined> {
+function associatedData(identity: SnapshotIdentity): string {
+  return `${SNAPSHOT_FORMAT}/${SNAPSHOT_VERSION} ${identity.environment} ${identity.centralUrl}`;
+}
+
+export async function readSnapshot(cacheDir: string, identity: SnapshotIdentity, key?: Buffer): Promise<Snapshot | undefined> {
   let text: string;
   try {
     text = await readFile(snapshotPath(cacheDir), 'utf8');
@@ -76,6 +92,16 @@ export async function readSnapshot(cacheDir: string, identity: SnapshotIdentity)
   try {
     const raw = doc.namespaces as Record<string, unknown>;
     const namespaces = new Map(Object.entries(raw).map(([ns, list]) => [ns, parseEntryList(list, `snapshot ${ns}`)] as const));
+    let sealedUnreadable: string | undefined;
+    if (doc.sealed !== undefined) {
+      try {
+        if (!key) throw new SnapshotError('no --snapshot-key-file to open them');
+        const secret = JSON.parse(unseal(doc.sealed as Sealed, key, associatedData(identity))) as Record<string, unknown>;
+        for (const [ns, list] of Object.entries(secret)) namespaces.set(ns, parseEntryList(list, `sealed ${ns}`));
+      } catch (error) {
+        sealedUnreadable = (error as Error).message; // config is still good; secrets are refetched
+      }
+    }
     const cursor = doc.cursor as SyncCursor;
     return {
       savedAt: Date.parse(String(doc.savedAt)),
@@ -83,6 +109,7 @@ export async function readSnapshot(cacheDir: string, identity: SnapshotIdentity)
       changedAt: Number(doc.changedAt) || 0,
       cursor: { etags: { ...(cursor?.etags ?? {}) }, lastEventId: cursor?.lastEventId, lastSuccessAt: cursor?.lastSuccessAt },
       namespaces,
+      ...(sealedUnreadable && { sealedUnreadable }),
     };
   } catch (error) {
     throw new SnapshotError(`${snapshotPath(cacheDir)} has malformed entries`, { cause: error });

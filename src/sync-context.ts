@@ -11,7 +11,10 @@ import { WatchedFile } from './watched-file.ts';
 import { ConfigStore } from './sync/store.ts';
 import { AtomicWriter } from './files/atomic-writer.ts';
 import { defaultFileSpecs, loadFileSpecs, type FileSpec } from './files/file-spec.ts';
-import type { SnapshotIdentity } from './snapshot.ts';
+import type { Sealing, SnapshotIdentity } from './snapshot.ts';
+import { readSealingKey } from './snapshot-seal.ts';
+import { VaultSource, type SecretRef } from './vault/vault-source.ts';
+import { VAULT_NAMESPACE } from './vault/secret-poller.ts';
 import type { BackoffPolicy } from './backoff.ts';
 
 export type SyncOptions = OptionsOf<typeof syncOptionTable>;
@@ -27,6 +30,9 @@ export type SyncContext = {
   readonly specs: readonly FileSpec[];
   readonly identity: SnapshotIdentity;
   readonly backoff: BackoffPolicy;
+  /** Vault secrets to serve, when any are configured. */
+  readonly vault: { readonly source: VaultSource; readonly refs: readonly SecretRef[] } | undefined;
+  readonly sealing: Sealing;
   close(): Promise<void>;
 };
 
@@ -42,6 +48,16 @@ export function validateSyncOptions(options: SyncOptions): void {
     throw new InvalidSettingError('--backoff-base', String(options.backoffBase), `at most --backoff-max (${options.backoffMax}ms)`);
   }
   if (options.files === undefined) defaultFileSpecs(options.namespaces, options.fileMode);
+  if (options.vaultSecret.length > 0) {
+    if (options.vaultAddr === undefined) throw new InvalidSettingError('--vault-addr', '', 'required with --vault-secret');
+    if (options.vaultRole === undefined) throw new InvalidSettingError('--vault-role', '', 'required with --vault-secret');
+    if (options.namespaces.includes(VAULT_NAMESPACE)) {
+      throw new InvalidSettingError('--namespaces', options.namespaces.join(','), `not "${VAULT_NAMESPACE}": that namespace is reserved for Vault secrets`);
+    }
+    const names = options.vaultSecret.map((s) => s.name);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate) throw new InvalidSettingError('--vault-secret', duplicate, 'each secret name once');
+  }
 }
 
 async function readPem(setting: string, path: string | undefined): Promise<string | undefined> {
@@ -53,8 +69,22 @@ async function readPem(setting: string, path: string | undefined): Promise<strin
   }
 }
 
+async function createVaultSource(options: SyncOptions, logger: Logger): Promise<{ source: VaultSource; jwt: WatchedFile } | undefined> {
+  if (options.vaultSecret.length === 0) return undefined;
+  const jwt = new WatchedFile(options.vaultJwtFile, { logger });
+  await jwt.start().catch((error: unknown) => {
+    throw new InvalidSettingError('--vault-jwt-file', options.vaultJwtFile, `a readable service-account token (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: error });
+  });
+  const source = new VaultSource({
+    address: options.vaultAddr!, namespace: options.vaultNamespace, caPem: await readPem('--vault-ca-file', options.vaultCaFile),
+    role: options.vaultRole!, authPath: options.vaultAuthPath, jwt, timeoutMs: options.vaultTimeout, logger,
+  });
+  return { source, jwt };
+}
+
 export async function createSyncContext(options: SyncOptions, logger: Logger): Promise<SyncContext> {
   const namespaces = options.namespaces ?? [];
+  const closers: Array<() => Promise<unknown>> = [];
   const token = options.tokenFile === undefined ? undefined : new WatchedFile(options.tokenFile, { logger });
   if (token) {
     await token.start().catch((error: unknown) => {
@@ -70,17 +100,26 @@ export async function createSyncContext(options: SyncOptions, logger: Logger): P
     baseUrl: options.centralUrl, environment: options.environment, headers: options.centralHeader, token, tls,
     requestTimeoutMs: options.requestTimeout, maxBodyBytes: options.maxResponseBytes, userAgent: USER_AGENT,
   });
+  const vault = await createVaultSource(options, logger);
+  if (vault) closers.push(() => vault.jwt.close());
+  const storeNamespaces = vault ? [...namespaces, VAULT_NAMESPACE] : namespaces;
+  const sealing: Sealing = {
+    namespaces: vault ? [VAULT_NAMESPACE] : [],
+    key: options.snapshotKeyFile === undefined ? undefined : await readSealingKey(options.snapshotKeyFile),
+  };
   return {
     namespaces,
     client,
     token,
-    store: new ConfigStore(namespaces),
+    vault: vault && { source: vault.source, refs: options.vaultSecret },
+    sealing,
+    store: new ConfigStore(storeNamespaces),
     writer: new AtomicWriter(options.outputDir),
-    specs: options.files === undefined ? defaultFileSpecs(namespaces, options.fileMode) : await loadFileSpecs(options.files, namespaces, options.fileMode),
+    specs: options.files === undefined ? defaultFileSpecs(namespaces, options.fileMode) : await loadFileSpecs(options.files, storeNamespaces, options.fileMode),
     identity: { environment: options.environment, centralUrl: options.centralUrl.href },
     backoff: { baseMs: options.backoffBase, capMs: options.backoffMax },
     async close() {
-      await Promise.all([client.close(), token?.close()]);
+      await Promise.all([client.close(), token?.close(), ...closers.map((c) => c())]);
     },
   };
 }

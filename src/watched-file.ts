@@ -4,7 +4,7 @@
 // file: a watch on the old inode would never fire again after the swap.
 
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from './logger.ts';
 
@@ -27,7 +27,11 @@ export class WatchedFile {
     const content = await this.read();
     this.#watcher = watch(dirname(this.path), { depth: 0, ignoreInitial: true, followSymlinks: false });
     // Re-read at once so `current()` stays fresh for synchronous callers (local API token checks).
-    this.#watcher.on('all', () => {
+    const name = basename(this.path);
+    this.#watcher.on('all', (_event, changed) => {
+      // Only this file, or a kubelet-style ..data swap; siblings are none of our business.
+      const entry = basename(changed);
+      if (entry !== name && !entry.startsWith('..')) return;
       this.invalidate();
       this.read().catch((error: unknown) => this.#logger.warn({ err: (error as Error).message, path: this.path }, 'file re-read failed; keeping the previous content'));
     });

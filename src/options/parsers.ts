@@ -208,3 +208,13 @@ export const image: Parser<string> = {
   metavar: 'IMAGE',
   parse: (raw) => (/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(raw) && !/\s/.test(raw) ? raw : reject('an image reference such as ghcr.io/org/llm-config:0.1.0')),
 };
+
+/** `name=mount/path` for a KV v2 secret, e.g. db=secret/apps/db. */
+export const vaultSecret: Parser<{ readonly name: string; readonly mount: string; readonly path: string }> = {
+  metavar: 'NAME=MOUNT/PATH',
+  parse(raw) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,252})=([A-Za-z0-9][A-Za-z0-9._-]*)\/([A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*)$/.exec(raw);
+    if (!m || m[3]!.split('/').includes('..')) reject('NAME=MOUNT/PATH of a KV v2 secret, e.g. db=secret/apps/db');
+    return Object.freeze({ name: m![1]!, mount: m![2]!, path: m![3]! });
+  },
+};

@@ -9,13 +9,13 @@ import { describeError, type RenderError } from '../errors.ts';
 import type { AtomicWriter } from '../files/atomic-writer.ts';
 import type { FileSpec } from '../files/file-spec.ts';
 import { renderFiles } from '../files/render.ts';
-import { writeSnapshot, type SnapshotIdentity, type SyncCursor } from '../snapshot.ts';
+import { writeSnapshot, type Sealing, type SnapshotIdentity, type SyncCursor } from '../snapshot.ts';
 import type { StoreView } from './store.ts';
 
 export type PublisherOptions = {
   readonly writer: AtomicWriter;
   readonly specs: readonly FileSpec[];
-  readonly snapshot: { readonly cacheDir: string; readonly identity: SnapshotIdentity } | undefined;
+  readonly snapshot: { readonly cacheDir: string; readonly identity: SnapshotIdentity; readonly sealing?: Sealing } | undefined;
   readonly cursor: () => SyncCursor;
   readonly logger: Logger;
   readonly metrics: SyncMetrics;
@@ -114,7 +114,7 @@ export class OutputPublisher {
   async #saveSnapshot(view: StoreView): Promise<void> {
     const { snapshot } = this.#options;
     if (snapshot === undefined) return;
-    await writeSnapshot(snapshot.cacheDir, snapshot.identity, view, this.#options.cursor());
+    await writeSnapshot(snapshot.cacheDir, snapshot.identity, view, this.#options.cursor(), snapshot.sealing);
   }
 
   /** Seed last-good contents from what is on disk (after a restart), so a failing render keeps them. */

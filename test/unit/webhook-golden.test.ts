@@ -33,7 +33,7 @@ function annotate(manifest: any): any {
 
 const fixtures = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).sort() : [];
 
-test('fixtures are present', () => assert.equal(fixtures.length, 24));
+test('fixtures are present', () => assert.equal(fixtures.length, 24, `expected the 24 workloads in ${FIXTURES} (shared/ lies beside the checkout, as in CI)`));
 
 for (const file of fixtures) {
   test(`golden: ${file}`, () => {
