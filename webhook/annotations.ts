@@ -33,6 +33,7 @@ export const ANNOTATIONS = {
   'cpu-limit': row('cpuLimit', p.quantity, 'Agent and init CPU limit.'),
   'memory-request': row('memoryRequest', p.quantity, 'Agent and init memory request.'),
   'memory-limit': row('memoryLimit', p.quantity, 'Agent and init memory limit.'),
+  'vault-role': row('vaultRole', p.text, 'Vault Kubernetes auth role for vault-secret-<name> (docs/vault.md).'),
 } as const;
 
 export const FILE_ANNOTATION_DOCS = {
@@ -40,6 +41,7 @@ export const FILE_ANNOTATION_DOCS = {
   'file-<name>-format': 'json, yaml, env, properties or raw (default: from the extension).',
   'file-<name>-mode': 'Octal mode, e.g. "0400" (default 0440 with fsGroup, else 0444).',
   'template-<name>': 'Handlebars template for file <name> (its source is file-<name>).',
+  'vault-secret-<name>': 'KV v2 secret MOUNT/PATH served as namespace "vault", key <name>; needs vault-role.',
 } as const;
 
 export type Annotations = Readonly<Record<string, string>>;
@@ -62,5 +64,5 @@ export function unknownAnnotations(annotations: Annotations): string[] {
   return Object.keys(annotations)
     .filter((k) => k.startsWith(PREFIX))
     .map((k) => k.slice(PREFIX.length))
-    .filter((name) => !(name in ANNOTATIONS) && name !== 'inject' && name !== 'status' && !/^(file|template)-./.test(name));
+    .filter((name) => !(name in ANNOTATIONS) && name !== 'inject' && name !== 'status' && !/^(file|template|vault-secret)-./.test(name));
 }

@@ -21,6 +21,7 @@ export const PATHS = {
   socket: '/var/run/llm-config/agent.sock',
   tokenDir: '/var/run/secrets/llm-config',
   token: '/var/run/secrets/llm-config/token',
+  vaultToken: '/var/run/secrets/llm-config/vault-token',
 } as const;
 
 export const AGENT_HTTP_ADDR = '127.0.0.1:8080';
@@ -35,6 +36,7 @@ export type InjectorSettings = {
   readonly tokenAudience: string;
   readonly tokenExpirationSeconds: number;
   readonly centralHeaders: readonly (readonly [string, string])[];
+  readonly vault: { readonly address: URL | undefined; readonly authPath: string; readonly tokenAudience: string };
 };
 
 type K8s = Record<string, unknown>;
@@ -57,6 +59,10 @@ function sharedFlags(model: InjectionModel, settings: InjectorSettings, fileMode
     fileMode,
     ...(model.files && { files: JSON.stringify(model.files) }),
     ...(settings.centralHeaders.length > 0 && { centralHeader: settings.centralHeaders.map(([n, v]) => `${n}: ${v}`) }),
+    ...(model.vaultSecrets.length > 0 && {
+      vaultAddr: settings.vault.address!.href, vaultRole: model.vaultRole, vaultAuthPath: settings.vault.authPath,
+      vaultJwtFile: PATHS.vaultToken, vaultSecret: model.vaultSecrets,
+    }),
   };
 }
 
@@ -134,13 +140,16 @@ export function agentContainer(model: InjectionModel, settings: InjectorSettings
   };
 }
 
-export function volumes(settings: InjectorSettings, memoryMedium: boolean): K8s[] {
+export function volumes(model: InjectionModel, settings: InjectorSettings): K8s[] {
+  const secrets = model.vaultSecrets.length > 0;
+  const token = (audience: string, path: string) => ({ serviceAccountToken: { audience, expirationSeconds: settings.tokenExpirationSeconds, path } });
   return [
-    { name: NAMES.filesVolume, emptyDir: memoryMedium ? { medium: 'Memory' } : {} },
+    // Secrets are rendered only to memory: a medium-Memory emptyDir never touches the node's disk.
+    { name: NAMES.filesVolume, emptyDir: secrets ? { medium: 'Memory' } : {} },
     { name: NAMES.runVolume, emptyDir: {} },
     {
       name: NAMES.tokenVolume,
-      projected: { sources: [{ serviceAccountToken: { audience: settings.tokenAudience, expirationSeconds: settings.tokenExpirationSeconds, path: 'token' } }] },
+      projected: { sources: [token(settings.tokenAudience, 'token'), ...(secrets ? [token(settings.vault.tokenAudience, 'vault-token')] : [])] },
     },
   ];
 }

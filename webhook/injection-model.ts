@@ -7,6 +7,7 @@ import { boolean, quantityValue } from '../src/options/parsers.ts';
 import { ANNOTATIONS, PREFIX, readAnnotation, unknownAnnotations, type Annotations } from './annotations.ts';
 import type { Parser } from '../src/options/parsers.ts';
 import { checkFileEntries, filesFromAnnotations, type FileEntry } from './file-annotations.ts';
+import { vaultSecretsFromAnnotations } from './vault-annotations.ts';
 
 /** The webhook's defaults for every injected pod (from its flags and the Helm values). */
 export type InjectionDefaults = {
@@ -27,12 +28,15 @@ export type InjectionDefaults = {
   readonly cpuLimit: string;
   readonly memoryRequest: string;
   readonly memoryLimit: string;
+  readonly vaultRole: string | undefined;
 };
 
 export type InjectionModel = Omit<InjectionDefaults, 'namespaces' | 'centralUrl'> & {
   readonly namespaces: readonly string[];
   readonly centralUrl: URL;
   readonly files: readonly FileEntry[] | undefined;
+  /** `vault-secret-<name>` annotations as agent --vault-secret values (NAME=MOUNT/PATH). */
+  readonly vaultSecrets: readonly string[];
 };
 
 /** Whether the pod asks for injection (pod annotation, else namespace annotation). */
@@ -44,7 +48,7 @@ export function buildModel(pod: Annotations, namespace: Annotations, defaults: I
   const unknown = [...unknownAnnotations(pod), ...unknownAnnotations(namespace)];
   if (unknown.length > 0) {
     throw new InvalidSettingError(`${PREFIX}${unknown[0]}`, pod[`${PREFIX}${unknown[0]}`] ?? namespace[`${PREFIX}${unknown[0]}`] ?? '',
-      `unknown annotation (known: inject, ${Object.keys(ANNOTATIONS).join(', ')}, file-<name>[-format|-mode], template-<name>)`);
+      `unknown annotation (known: inject, ${Object.keys(ANNOTATIONS).join(', ')}, file-<name>[-format|-mode], template-<name>, vault-secret-<name>)`);
   }
   const values: Record<string, unknown> = { ...defaults };
   for (const [name, row] of Object.entries(ANNOTATIONS)) {
@@ -55,9 +59,10 @@ export function buildModel(pod: Annotations, namespace: Annotations, defaults: I
   if (model.namespaces === undefined) throw new InvalidSettingError(`${PREFIX}namespaces`, '', 'required: the central API namespaces to sync, e.g. "ml-service,shared"');
   if (model.centralUrl === undefined) throw new InvalidSettingError(`${PREFIX}central-url`, '', 'required: no default central URL is configured on the webhook');
   checkConsistency(model, pod, namespace);
+  const vaultSecrets = vaultSecretsFromAnnotations(pod, namespace, model.vaultRole);
   const files = filesFromAnnotations(pod, namespace);
-  if (files) checkFileEntries(files, model.namespaces);
-  return { ...model, namespaces: model.namespaces, centralUrl: model.centralUrl, files };
+  if (files) checkFileEntries(files, vaultSecrets.length > 0 ? [...model.namespaces, 'vault'] : model.namespaces);
+  return { ...model, namespaces: model.namespaces, centralUrl: model.centralUrl, files, vaultSecrets };
 }
 
 function checkConsistency(model: Omit<InjectionModel, 'files'>, pod: Annotations, namespace: Annotations): void {

@@ -1,7 +1,7 @@
 // One pod (or pod template) + the injection model → a minimal JSON Patch. Pure.
 // Collisions with what the pod already has are refused, never silently renamed.
 
-import { InjectionConflictError } from '../src/errors.ts';
+import { InjectionConflictError, InvalidSettingError } from '../src/errors.ts';
 import { STATUS_ANNOTATION } from './annotations.ts';
 import { NAMES, agentContainer, appEnv, appMounts, initContainer, volumes, type InjectorSettings } from './container-specs.ts';
 import type { InjectionModel } from './injection-model.ts';
@@ -27,6 +27,10 @@ export type PodMutation = { readonly patch: PatchOperation[]; readonly warnings:
 
 export function mutatePod(pod: PodLike, model: InjectionModel, settings: InjectorSettings): PodMutation {
   const spec = pod.spec;
+  if (model.vaultSecrets.length > 0 && settings.vault.address === undefined) {
+    throw new InvalidSettingError(`config.llm-dev-ops.io/vault-secret-${model.vaultSecrets[0]!.split('=')[0]}`, model.vaultSecrets[0]!.split('=')[1]!,
+      'a webhook with a Vault address (chart value vault.address, flag --vault-addr); none is configured');
+  }
   const targets = targetContainers(spec.containers, model);
   checkCollisions(pod, targets, model);
   const warnings: string[] = [];
@@ -46,7 +50,7 @@ export function mutatePod(pod: PodLike, model: InjectionModel, settings: Injecto
   }
 
   const patch = new PatchBuilder();
-  patch.append('/spec/volumes', spec.volumes, volumes(settings, false));
+  patch.append('/spec/volumes', spec.volumes, volumes(model, settings));
   targets.forEach((index) => {
     const container = spec.containers[index]!;
     patch.append(`/spec/containers/${index}/volumeMounts`, container.volumeMounts, appMounts(model));

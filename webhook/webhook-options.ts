@@ -26,6 +26,9 @@ export const injectionOptionTable = {
   tokenAudience: option(p.text, 'llm-config', 'Audience of the projected service-account token sent to the central API.'),
   tokenExpiration: option(p.duration({ min: 600_000, max: 86_400_000 }), '1h', 'Lifetime of the projected token (kubelet rotates it at 80 %).'),
   centralHeader: repeatable(p.header, "Extra central API header for every injected agent, e.g. 'X-Forwarded-Proto: https'."),
+  vaultAddr: optional(p.httpUrl, 'Vault address for pods that annotate vault-secret-<name>.'),
+  vaultAuthPath: option(p.text, 'kubernetes', 'Mount path of Vault\'s Kubernetes auth method.'),
+  vaultTokenAudience: option(p.text, 'vault', 'Audience of the projected token the agent logs in to Vault with.'),
 };
 
 export type InjectionOptions = OptionsOf<typeof injectionOptionTable>;
@@ -35,7 +38,7 @@ export function injectionDefaults(o: InjectionOptions): InjectionDefaults {
     environment: o.environment, namespaces: o.namespaces, centralUrl: o.centralUrl, syncMode: o.syncMode, pollInterval: o.pollInterval,
     mode: o.mode, initFirst: o.initFirst, nativeSidecar: o.nativeSidecar, mountPath: o.mountPath, containers: undefined,
     reloadUrl: undefined, reloadSignal: undefined, reloadProcess: undefined,
-    cpuRequest: o.cpuRequest, cpuLimit: o.cpuLimit, memoryRequest: o.memoryRequest, memoryLimit: o.memoryLimit,
+    cpuRequest: o.cpuRequest, cpuLimit: o.cpuLimit, memoryRequest: o.memoryRequest, memoryLimit: o.memoryLimit, vaultRole: undefined,
   };
 }
 
@@ -43,5 +46,6 @@ export function injectorSettings(o: InjectionOptions): InjectorSettings {
   return {
     agentImage: o.agentImage, initImage: o.initImage, imagePullPolicy: o.imagePullPolicy, tokenAudience: o.tokenAudience,
     tokenExpirationSeconds: Math.round(o.tokenExpiration / 1000), centralHeaders: o.centralHeader,
+    vault: { address: o.vaultAddr, authPath: o.vaultAuthPath, tokenAudience: o.vaultTokenAudience },
   };
 }

@@ -140,3 +140,23 @@ test('warnings: reload-process without a shared process namespace, hostNetwork',
   assert.equal(response.warnings?.length, 2);
   assert.match(response.warnings![0]!, /shareProcessNamespace: true/);
 });
+
+test('vault-role and vault-secret-<name> map onto the agent\'s Vault flags; files go to a memory volume', () => {
+  const withVault = parseOptions(injectionOptionTable, ['--central-url', 'http://central:8080', '--vault-addr', 'https://vault:8200'], {});
+  const ctx = { defaults: injectionDefaults(withVault), settings: injectorSettings(withVault), namespaceAnnotations: () => ({}) };
+  const annotations = { ...base, [A('vault-role')]: 'apps', [A('vault-secret-db')]: 'secret/apps/db', [A('file-db.env')]: 'vault/db' };
+  const patch = patchOf(mutate(review(annotations), ctx));
+  const volumes = patch.find((op: { path: string }) => op.path === '/spec/volumes').value;
+  assert.deepEqual(volumes[0], { name: 'llm-config-files', emptyDir: { medium: 'Memory' } });
+  assert.deepEqual(volumes[2].projected.sources.map((s: { serviceAccountToken: { audience: string; path: string } }) => [s.serviceAccountToken.audience, s.serviceAccountToken.path]),
+    [['llm-config', 'token'], ['vault', 'vault-token']]);
+  const agent = patch.find((op: { path: string }) => op.path === '/spec/initContainers').value[1];
+  for (const flag of ['--vault-addr=https://vault:8200/', '--vault-role=apps', '--vault-auth-path=kubernetes',
+    '--vault-jwt-file=/var/run/secrets/llm-config/vault-token', '--vault-secret=db=secret/apps/db']) assert.ok(agent.args.includes(flag), flag);
+  const noRole = mutate(review({ ...base, [A('vault-secret-db')]: 'secret/apps/db' }), ctx).response;
+  assert.equal(noRole.status?.message, 'config.llm-dev-ops.io/vault-role=: required with config.llm-dev-ops.io/vault-secret-<name>: the Vault Kubernetes auth role');
+  const badPath = mutate(review({ ...base, [A('vault-role')]: 'r', [A('vault-secret-db')]: 'secret/../x' }), ctx).response;
+  assert.match(badPath.status!.message, /^config\.llm-dev-ops\.io\/vault-secret-db=secret\/\.\.\/x: MOUNT\/PATH of a KV v2 secret/);
+  const noAddr = mutate(review({ ...base, [A('vault-role')]: 'r', [A('vault-secret-db')]: 'secret/apps/db' }), context()).response;
+  assert.match(noAddr.status!.message, /none is configured$/);
+});
