@@ -1,0 +1,87 @@
+// SPEC §10 "central outage", measured: the central API stops for `seconds` while a
+// client reads the agent continuously and a checker re-reads the files; a TCP recorder
+// on the central port counts the agent's reconnect attempts. Used by the fault test
+// (which asserts) and by bench/ (which reports).
+
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { readFile, readlink, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { CliProcess, waitFor, writeValue } from './cli-process.ts';
+
+export type OutageResult = {
+  readonly reads: number;
+  readonly failedReads: number;
+  readonly fileChecks: number;
+  readonly changedOrCorruptFiles: number;
+  readonly reconnectGapsMs: readonly number[];
+  readonly resyncMs: number;
+};
+
+export async function runOutage(seconds: number, seed: string): Promise<OutageResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'llmc-outage-'));
+  const processes: CliProcess[] = [];
+  try {
+    const data = join(dir, 'central.json');
+    const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', seed, '--data', data]);
+    processes.push(central);
+    const url = await central.listeningUrl();
+    const port = Number(new URL(url).port);
+    const files = join(dir, 'files');
+    const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'ml-service,team/ml', '--output-dir', files, '--cache-dir', join(dir, 'cache'),
+      '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, 'agent.sock')]);
+    processes.push(agent);
+    const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
+    await agent.waitForLog((l) => l.msg === 'watch stream connected');
+    const readFiles = async () => JSON.stringify({
+      link: await readlink(join(files, '..data')),
+      ml: JSON.parse(await readFile(join(files, 'ml-service.json'), 'utf8')),
+      team: JSON.parse(await readFile(join(files, 'team.ml.json'), 'utf8')),
+    });
+    const before = await waitFor(() => readFiles().catch(() => undefined), 5000);
+    const expected = await (await fetch(`${http}/v1/values/ml-service/model`)).text();
+
+    const counts = { reads: 0, failedReads: 0, fileChecks: 0, changedOrCorruptFiles: 0 };
+    let running = true;
+    const reader = (async () => {
+      while (running) {
+        const response = await fetch(`${http}/v1/values/ml-service/model`).catch(() => undefined);
+        counts.reads++;
+        if (response?.status !== 200 || (await response.text()) !== expected) counts.failedReads++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const checker = (async () => {
+      while (running) {
+        counts.fileChecks++;
+        if ((await readFiles().catch(() => 'unreadable')) !== before) counts.changedOrCorruptFiles++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+
+    await central.stop();
+    const attempts: number[] = [];
+    const recorder = createServer((socket) => {
+      attempts.push(Date.now());
+      socket.destroy();
+    }).listen(port, '127.0.0.1');
+    await once(recorder, 'listening');
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    recorder.close();
+    await once(recorder, 'close');
+    running = false;
+    await Promise.all([reader, checker]);
+
+    const restarted = new CliProcess(['dev-server', '--addr', `127.0.0.1:${port}`, '--data', data]);
+    processes.push(restarted);
+    await restarted.listeningUrl();
+    const back = Date.now();
+    await writeValue(url, 'ml-service', 'model', 'after-outage');
+    await waitFor(async () => ((await (await fetch(`${http}/v1/values/ml-service/model`)).text()) === 'after-outage' ? true : undefined), 70_000);
+    return { ...counts, reconnectGapsMs: attempts.slice(1).map((at, i) => at - attempts[i]!), resyncMs: Date.now() - back };
+  } finally {
+    for (const p of processes.reverse()) await p.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
