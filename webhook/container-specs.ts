@@ -83,6 +83,13 @@ export type Placement = {
   readonly podLevelResources: boolean;
 };
 
+/** What the init container and the agent both mount: files and run dirs writable, tokens read-only. */
+const ownMounts = (): K8s[] => [
+  { name: NAMES.filesVolume, mountPath: PATHS.files },
+  { name: NAMES.runVolume, mountPath: PATHS.run },
+  { name: NAMES.tokenVolume, mountPath: PATHS.tokenDir, readOnly: true },
+];
+
 const resources = (model: InjectionModel, placement: Placement): K8s =>
   placement.podLevelResources ? {} : {
     resources: {
@@ -99,11 +106,7 @@ export function initContainer(model: InjectionModel, settings: InjectorSettings,
     args: ['init', ...flags(sharedFlags(model, settings, placement.fileMode))],
     ...resources(model, placement),
     securityContext: securityContext(),
-    volumeMounts: [
-      { name: NAMES.filesVolume, mountPath: PATHS.files },
-      { name: NAMES.runVolume, mountPath: PATHS.run },
-      { name: NAMES.tokenVolume, mountPath: PATHS.tokenDir, readOnly: true },
-    ],
+    volumeMounts: ownMounts(),
   };
 }
 
@@ -132,11 +135,7 @@ export function agentContainer(model: InjectionModel, settings: InjectorSettings
     livenessProbe: probe('/healthz', { periodSeconds: 10, failureThreshold: 3 }),
     ...resources(model, placement),
     securityContext: securityContext(),
-    volumeMounts: [
-      { name: NAMES.filesVolume, mountPath: PATHS.files },
-      { name: NAMES.runVolume, mountPath: PATHS.run },
-      { name: NAMES.tokenVolume, mountPath: PATHS.tokenDir, readOnly: true },
-    ],
+    volumeMounts: ownMounts(),
   };
 }
 

@@ -15,9 +15,9 @@ import { defer } from '../helpers/cleanup.ts';
 
 type Answer = { status: number; body: string; peerFingerprint: string };
 
-function post(url: string, ca: string, body: string, contentType = 'application/json', path = '/mutate'): Promise<Answer> {
+function post(url: string, ca: string, body: string, contentType = 'application/json', path = '/mutate', servername?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method: 'POST', ca, agent: false, headers: { 'content-type': contentType } }, (res) => {
+    const req = request(`${url}${path}`, { method: body === '' ? 'GET' : 'POST', ca, agent: false, ...(servername && { servername }), headers: { 'content-type': contentType } }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));
       res.on('end', () => resolve({ status: res.statusCode!, body: text, peerFingerprint: (res.socket as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256 }));
@@ -97,40 +97,17 @@ test('self-managed TLS: caBundle patched through the Kubernetes API (previous CA
   assert.equal(cas[1]!.trim(), previous.caPem.trim());
 
   // Kubernetes routes admissions only to ready endpoints: wait for /readyz (namespace cache synced).
-  await waitFor(async () => {
-    const status = await new Promise<number>((resolve, reject) => {
-      request(`${url}/readyz`, { ca: cas[0], servername: 'llm-config-injector.llm-config.svc', agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      }).on('error', reject).end();
-    });
-    return status === 200 ? true : undefined;
-  }, 5000, () => '/readyz');
   // The generated serving certificate names the Service; connect by IP with the servername it carries.
-  const answer = await new Promise<string>((resolve, reject) => {
-    const req = request(`${url}/mutate`, { method: 'POST', ca: cas[0], servername: 'llm-config-injector.llm-config.svc', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve(text));
-    });
-    req.on('error', reject);
-    req.end(review('apps', {}));
-  });
+  const SERVICE = 'llm-config-injector.llm-config.svc';
+  await waitFor(async () => ((await post(url, cas[0]!, '', 'text/plain', '/readyz', SERVICE)).status === 200 ? true : undefined), 5000, () => '/readyz');
+  const answer = (await post(url, cas[0]!, review('apps', {}), 'application/json', '/mutate', SERVICE)).body;
   const ops = JSON.parse(Buffer.from(JSON.parse(answer).response.patch, 'base64').toString());
   const init = ops.find((op: { path: string }) => op.path === '/spec/initContainers').value[0];
   assert.ok(init.args.includes('--namespaces=from-namespace'), 'the namespace annotation supplied the default');
 
   api.setNamespace({ metadata: { name: 'apps', annotations: { 'config.llm-dev-ops.io/inject': 'false' } } });
   await waitFor(async () => {
-    const text = await new Promise<string>((resolve, reject) => {
-      const req = request(`${url}/mutate`, { method: 'POST', ca: cas[0], servername: 'llm-config-injector.llm-config.svc', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(body));
-      });
-      req.on('error', reject);
-      req.end(review('apps', {}));
-    });
+    const text = (await post(url, cas[0]!, review('apps', {}), 'application/json', '/mutate', SERVICE)).body;
     return JSON.parse(text).response.patch === undefined ? true : undefined;
   }, 5000, () => 'the informer to pick up the namespace change');
 });

@@ -19,7 +19,7 @@ export type OutageResult = {
   readonly resyncMs: number;
 };
 
-export async function runOutage(seconds: number, seed: string): Promise<OutageResult> {
+export async function runOutage(seconds: number, seed: string, agentFlags: readonly string[] = []): Promise<OutageResult> {
   const dir = await mkdtemp(join(tmpdir(), 'llmc-outage-'));
   const processes: CliProcess[] = [];
   try {
@@ -30,7 +30,7 @@ export async function runOutage(seconds: number, seed: string): Promise<OutageRe
     const port = Number(new URL(url).port);
     const files = join(dir, 'files');
     const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'ml-service,team/ml', '--output-dir', files, '--cache-dir', join(dir, 'cache'),
-      '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, 'agent.sock')]);
+      '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, 'agent.sock'), ...agentFlags]);
     processes.push(agent);
     const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
     await agent.waitForLog((l) => l.msg === 'watch stream connected');
