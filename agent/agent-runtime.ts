@@ -71,7 +71,7 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
     if (secrets) cleanups.unshift(() => secrets.stop());
     const watchers = new Watchers(sync.store, changeLog);
     const staleness = (): number => {
-      const last = engine.status().lastSuccessAt;
+      const last = engine.lastSuccessAt;
       return last === undefined ? Number.POSITIVE_INFINITY : Date.now() - last;
     };
     const statusOf = () => agentStatus({ options, sync, engine, publisher, staleness: staleness(), watchers: watchers.openCount, secrets: secrets?.status() });

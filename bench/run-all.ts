@@ -26,8 +26,8 @@ const sections: Section[] = [
     notes: 'Stream mode: the write reaches the agent over SSE; the HTTP read sees it at once, the file after the durable write (every file and the directory fsynced, then `..data` swapped). Poll mode is bounded by the interval.',
   },
   {
-    title: 'local read API', command: `node bench/read.ts ${quick ? 1 : 4}`, run: () => benchRead(quick ? 1 : 4),
-    notes: 'Same run, same load generator (its own process, a raw keep-alive HTTP/1.1 client): a bare `node:http` server answering the agent\'s exact bytes, the agent over TCP, the agent over its Unix socket. The agent runs with the images\' Node flags (`--max-semi-space-size=1`). The RSS bar is below what Node 24 itself takes here: the bare server sits near the agent under the same load, and ~53 MiB of any Node process\'s RSS is file-backed pages of the `node` binary.',
+    title: 'local read API', command: `node bench/read.ts ${quick ? 1 : 4} ${quick ? 1 : 3}`, run: () => benchRead(quick ? 1 : 4, quick ? 1 : 3),
+    notes: 'Same run, same load generator (its own process, a raw keep-alive HTTP/1.1 client): a bare `node:http` server answering the agent\'s exact bytes, the agent over TCP, the agent over its Unix socket; throughput and open-loop runs interleave the three targets round by round and report each one\'s median round. The agent runs with the images\' Node flags (`--max-semi-space-size=1`). The RSS bar is below what Node 24 itself takes here: the bare server sits near the agent under the same load, and ~53 MiB of any Node process\'s RSS is file-backed pages of the `node` binary.',
   },
   {
     title: 'webhook admission', command: `node bench/webhook.ts ${quick ? 3 : 10}`, run: () => benchWebhook(quick ? 3 : 10),

@@ -69,6 +69,11 @@ export class SyncEngine {
     return this.#crashed;
   }
 
+  /** ms since epoch of the last successful sync; cheap, for the per-request staleness check. */
+  get lastSuccessAt(): number | undefined {
+    return this.#status.lastSuccessAt;
+  }
+
   status(): SyncStatus {
     return { ...this.#status, lastEventId: this.#lastEventId };
   }
