@@ -12,6 +12,8 @@ import { writeSeed } from './bench-lib.ts';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
 const READS_PER_SECOND = Number(process.env.SOAK_RPS ?? 500);
+/** Node flags for the agent; default: the images' own. Set to compare runtime profiles. */
+const NODE_FLAGS = process.env.SOAK_NODE_FLAGS?.split(' ').filter(Boolean) ?? IMAGE_NODE_FLAGS;
 
 const rssMiB = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
@@ -20,7 +22,7 @@ await writeSeed(join(dir, 'seed.json'), 'bench', 1000);
 const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed.json')]);
 const url = await central.listeningUrl();
 const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'bench', '--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache'),
-  '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off'], {}, IMAGE_NODE_FLAGS);
+  '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off'], {}, NODE_FLAGS);
 const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
 const pool = new Pool(http, { connections: 4 });
 const end = Date.now() + MINUTES * 60_000;
@@ -55,5 +57,6 @@ const warm = samples.filter((s) => s.minute >= MINUTES / 5);
 const first = warm[0]?.rss ?? Number.NaN;
 const last = warm.at(-1)?.rss ?? Number.NaN;
 const growth = (last - first) / first;
-console.log(`\nsoak ${MINUTES} min at ${READS_PER_SECOND} reads/s, a write every second: ${reads} reads, ${failed} failed, ${writes} writes`);
+console.log(`\nagent node flags: ${NODE_FLAGS.join(' ')}`);
+console.log(`soak ${MINUTES} min at ${READS_PER_SECOND} reads/s, a write every second: ${reads} reads, ${failed} failed, ${writes} writes`);
 console.log(`RSS after warm-up ${first.toFixed(1)} MiB → end ${last.toFixed(1)} MiB: growth ${(growth * 100).toFixed(1)} % (bar < 10 %) ${growth < 0.1 ? 'OK' : 'OVER'}`);
