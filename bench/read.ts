@@ -62,10 +62,10 @@ export async function benchRead(seconds = 4, rounds = 3): Promise<Figure[]> {
     const bare: Target = { host: '127.0.0.1', port: Number(portLine.toString().trim()) };
 
     const targets = { bare, 'agent tcp': tcp, 'agent socket': socket } as const;
-    const results: Record<string, { closed: LoadResult; max: LoadResult; open: LoadResult }> = {};
+    const closedRuns: Record<string, LoadResult> = {};
     for (const [name, target] of Object.entries(targets)) {
       await load(target, 'closed', { connections: 1, requests: 3000 }); // warm-up (JIT, caches)
-      results[name] = { closed: await load(target, 'closed', { connections: 1, requests: 5000 }), max: undefined!, open: undefined! };
+      closedRuns[name] = await load(target, 'closed', { connections: 1, requests: 5000 });
     }
     // On a small machine one run of a target can land on a noisy moment: interleave the
     // targets round by round and keep each one's median round.
@@ -78,10 +78,9 @@ export async function benchRead(seconds = 4, rounds = 3): Promise<Figure[]> {
       }
     }
     const median = (list: LoadResult[], by: (r: LoadResult) => number) => [...list].sort((a, b) => by(a) - by(b))[Math.floor(list.length / 2)]!;
-    for (const name of Object.keys(targets)) {
-      results[name]!.max = median(maxRounds[name]!, (r) => r.rps);
-      results[name]!.open = median(openRounds[name]!, (r) => r.p99);
-    }
+    const results = Object.fromEntries(Object.keys(targets).map((name) => [name, {
+      closed: closedRuns[name]!, max: median(maxRounds[name]!, (r) => r.rps), open: median(openRounds[name]!, (r) => r.p99),
+    }]));
     const rss1k = await memoryMiB(agent.child.pid!);
     const bareRss = await memoryMiB(bareProcess.pid!);
     await agent.stop();

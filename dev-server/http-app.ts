@@ -29,7 +29,7 @@ const apiError = (status: number, message: string): Reply => json(status, { erro
 export function createDevServerHandler(store: DevStore, settings: DevServerSettings) {
   const quirks = new UpstreamQuirks();
 
-  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<Reply | undefined> {
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL, token: number | undefined | false): Promise<Reply | undefined> {
     const segments = url.pathname.split('/').slice(1);
     if (url.pathname === '/health' && req.method === 'GET') {
       return json(200, { status: 'healthy', service: 'llm-config-manager', version: '0.5.0' });
@@ -39,7 +39,6 @@ export function createDevServerHandler(store: DevStore, settings: DevServerSetti
       const verdict = quirks.check(req.socket.remoteAddress ?? '', req.url ?? '', req.headers);
       if (!verdict.ok) return { status: verdict.status, text: verdict.body };
     }
-    const token = authorise(req, settings.tokens);
     if (token === false) return apiError(401, 'missing or unknown bearer token');
     const envParam = url.searchParams.get('env') ?? 'development';
     if (segments[2] === 'watch' && segments.length === 3 && !settings.strict) {
@@ -127,9 +126,10 @@ export function createDevServerHandler(store: DevStore, settings: DevServerSetti
     async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const started = performance.now();
       const url = new URL(req.url ?? '/', 'http://dev-server');
+      const token = authorise(req, settings.tokens);
       let reply: Reply | undefined;
       try {
-        reply = await route(req, res, url);
+        reply = await route(req, res, url, token);
       } catch (error) {
         settings.logger.error({ err: (error as Error).message }, 'request failed');
         reply = apiError(500, 'internal error');
@@ -137,7 +137,7 @@ export function createDevServerHandler(store: DevStore, settings: DevServerSetti
       if (reply === undefined) return; // streaming answer already under way
       send(res, reply);
       settings.logger.debug({ method: req.method, path: url.pathname, status: reply.status,
-        tokenIndex: authorise(req, settings.tokens), ms: +(performance.now() - started).toFixed(3) }, 'request');
+        tokenIndex: token, ms: +(performance.now() - started).toFixed(3) }, 'request');
     },
   };
 }

@@ -9,7 +9,6 @@ import type { InjectionDefaults } from './injection-model.ts';
 
 export const PREFIX = 'config.llm-dev-ops.io/';
 export const STATUS_ANNOTATION = `${PREFIX}status`;
-export const INJECT_ANNOTATION = `${PREFIX}inject`;
 
 type Row<K extends keyof InjectionDefaults> = { readonly key: K; readonly parser: Parser<NonNullable<InjectionDefaults[K]>>; readonly doc: string };
 const row = <K extends keyof InjectionDefaults>(key: K, parser: Parser<NonNullable<InjectionDefaults[K]>>, doc: string): Row<K> => ({ key, parser, doc });
@@ -36,13 +35,6 @@ export const ANNOTATIONS = {
   'vault-role': row('vaultRole', p.text, 'Vault Kubernetes auth role for vault-secret-<name> (docs/vault.md).'),
 } as const;
 
-export const FILE_ANNOTATION_DOCS = {
-  'file-<name>': 'Render file <name> from a namespace or namespace/key.',
-  'file-<name>-format': 'json, yaml, env, properties or raw (default: from the extension).',
-  'file-<name>-mode': 'Octal mode, e.g. "0400" (default 0440 with fsGroup, else 0444).',
-  'template-<name>': 'Handlebars template for file <name> (its source is file-<name>).',
-  'vault-secret-<name>': 'KV v2 secret MOUNT/PATH served as namespace "vault", key <name>; needs vault-role.',
-} as const;
 
 export type Annotations = Readonly<Record<string, string>>;
 

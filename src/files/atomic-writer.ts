@@ -9,6 +9,7 @@
 
 import { lstat, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, chmod, mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { OutputWriteError } from '../errors.ts';
 import { syncDirectory } from './write-file-atomic.ts';
 
@@ -23,13 +24,30 @@ export function isPlainFileName(name: string): boolean {
   return name.length > 0 && Buffer.byteLength(name) <= 255 && !/[/\\\0]/.test(name) && !name.startsWith('.');
 }
 
+function sameFiles(a: Written['files'], b: Written['files']): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, file] of b) {
+    const other = a.get(name);
+    if (other?.digest !== file.digest || other.mode !== file.mode) return false;
+  }
+  return true;
+}
+
 function timestampPrefix(now = new Date()): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   return `..${now.getUTCFullYear()}_${p(now.getUTCMonth() + 1)}_${p(now.getUTCDate())}_${p(now.getUTCHours())}_${p(now.getUTCMinutes())}_${p(now.getUTCSeconds())}.`;
 }
 
+type Written = { readonly dataDir: string; readonly files: ReadonlyMap<string, { digest: string; mode: number }> };
+
+function digestOf(content: Uint8Array | string): string {
+  return createHash('sha256').update(content).digest('base64');
+}
+
 export class AtomicWriter {
   readonly dir: string;
+  /** What this writer last published, so "unchanged" needs no disk reads; undefined until then. */
+  #written: Written | undefined;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -42,11 +60,21 @@ export class AtomicWriter {
     try {
       await mkdir(this.dir, { recursive: true });
       const current = await this.#currentDataDir();
-      if (current !== undefined && (await this.#sameAsOnDisk(current, payload))) return 'unchanged';
+      const digests = new Map([...payload].map(([name, file]) => [name, { digest: digestOf(file.content), mode: file.mode }]));
+      // ..data still where we left it: compare in memory. Otherwise (first write after a start,
+      // or swapped by someone else) read what is there.
+      const unchanged = current !== undefined && (this.#written?.dataDir === current
+        ? sameFiles(this.#written.files, digests)
+        : await this.#sameAsOnDisk(current, payload));
+      if (unchanged) {
+        this.#written = { dataDir: current!, files: digests };
+        return 'unchanged';
+      }
       const next = await this.#writeDataDir(payload);
       await this.#swapDataLink(next);
       await this.#linkVisibleNames(payload);
       await this.#removeStale(payload, next);
+      this.#written = { dataDir: next, files: digests };
       return 'written';
     } catch (error) {
       if (error instanceof OutputWriteError) throw error;

@@ -64,3 +64,14 @@ test('a failed write keeps the previous set whole', async (t) => {
   assert.equal(await readFile(join(dir, 'a.json'), 'utf8'), 'good');
   assert.equal((await readdir(dir)).filter((n) => n.startsWith('..2')).length, 1, 'the half-written dir was removed');
 });
+
+test('a fresh writer over an existing directory compares with what is on disk (the agent after init)', async (t) => {
+  const dir = await tempDir(t);
+  await new AtomicWriter(dir).write(payload({ 'a.json': '1' }));
+  const link = await readlink(join(dir, '..data'));
+  const restarted = new AtomicWriter(dir);
+  assert.equal(await restarted.write(payload({ 'a.json': '1' })), 'unchanged');
+  assert.equal(await readlink(join(dir, '..data')), link);
+  assert.equal(await restarted.write(payload({ 'a.json': '2' })), 'written');
+  assert.equal(await restarted.write(payload({ 'a.json': '2' })), 'unchanged');
+});
