@@ -96,7 +96,7 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
     const admin = await listenTcp(createAdminApi({
       registry,
       healthy: () => (engine.crashed ? { ok: false, reason: `sync loop stopped: ${engine.crashed}` } : { ok: true, reason: 'sync loop running' }),
-      ready: () => (secrets && !secrets.loaded ? { ok: false, reason: 'secrets not read from Vault yet' } : readiness(sync.store.loaded, staleness(), options.maxStaleness)),
+      ready: () => readiness(sync.store.loaded, secrets?.loaded ?? true, staleness(), options.maxStaleness),
     }), options.adminAddr, '--admin-addr');
     addresses.admin = admin.bound;
     engine.start(initialDelayMs(options, snapshot));

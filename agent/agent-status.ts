@@ -8,8 +8,10 @@ import { countEntries } from '../src/sync/store.ts';
 import type { AgentOptions } from './agent-options.ts';
 import type { SecretPollerStatus } from '../src/vault/secret-poller.ts';
 
-export function readiness(loaded: boolean, stalenessMs: number, maxStalenessMs: number): { ok: boolean; reason: string } {
+/** The one readiness rule, for /readyz and /v1/status alike. */
+export function readiness(loaded: boolean, secretsLoaded: boolean, stalenessMs: number, maxStalenessMs: number): { ok: boolean; reason: string } {
   if (!loaded) return { ok: false, reason: 'no configuration loaded yet (no snapshot, no successful sync)' };
+  if (!secretsLoaded) return { ok: false, reason: 'secrets not read from Vault yet' };
   if (stalenessMs > maxStalenessMs) {
     return { ok: false, reason: `last successful sync ${formatDurationMs(Math.round(stalenessMs))} ago, over --max-staleness ${formatDurationMs(maxStalenessMs)}` };
   }
@@ -28,7 +30,7 @@ export function agentStatus(input: {
   return {
     environment: options.environment,
     namespaces: sync.namespaces,
-    ready: readiness(sync.store.loaded, staleness, options.maxStaleness).ok,
+    ready: readiness(sync.store.loaded, input.secrets?.loaded ?? true, staleness, options.maxStaleness).ok,
     revision: view.revision,
     entries: countEntries(view),
     mode: status.configuredMode,

@@ -14,6 +14,8 @@ export const VAULT_NAMESPACE = 'vault';
 
 export type SecretPollerStatus = {
   readonly role: string;
+  /** Every secret read at least once (or restored from a sealed snapshot). */
+  readonly loaded: boolean;
   readonly secrets: number;
   readonly lastSuccessAt: number | undefined;
   readonly lastError: string | undefined;
@@ -31,7 +33,7 @@ export class SecretPoller {
   readonly #abort = new AbortController();
   readonly #versions = new Map<string, number>();
   #loop: Promise<void> | undefined;
-  #status: Omit<SecretPollerStatus, 'role' | 'secrets'> = { lastSuccessAt: undefined, lastError: undefined, failing: [] };
+  #status: Omit<SecretPollerStatus, 'role' | 'secrets' | 'loaded'> = { lastSuccessAt: undefined, lastError: undefined, failing: [] };
 
   constructor(options: { source: VaultSource; refs: readonly SecretRef[]; store: ConfigStore; environment: string; intervalMs: number; backoff: BackoffPolicy; logger: Logger }) {
     this.#source = options.source;
@@ -45,7 +47,7 @@ export class SecretPoller {
   }
 
   status(): SecretPollerStatus {
-    return { ...this.#status, role: this.#source.role, secrets: this.#store.view.namespaces.get(VAULT_NAMESPACE)?.size ?? 0 };
+    return { ...this.#status, role: this.#source.role, loaded: this.loaded, secrets: this.#store.view.namespaces.get(VAULT_NAMESPACE)?.size ?? 0 };
   }
 
   /** True once every secret was read at least once (or restored from an encrypted snapshot). */

@@ -75,6 +75,7 @@ test('403 is reported naming the path and the role; values never appear in statu
   }, 5000);
   assert.equal((status as any).vault.lastError, 'permission denied reading secret/metadata/apps/db (secret "db") with Vault role "apps": check the role\'s policy');
   assert.equal((await fetch(`${admin}/readyz`)).status, 503, 'not ready without its secrets');
+  assert.equal((status as { ready?: boolean }).ready, false, '/v1/status agrees with /readyz');
 });
 
 test('Vault down: last known good kept and served; back up: recovers', async (t) => {
