@@ -7,15 +7,38 @@ import { syncOptionTable } from '../src/options/sync-options.ts';
 
 export const agentOptionTable = {
   ...syncOptionTable,
-  shutdownTimeout: option(p.duration({ min: 0 }), '10s', 'On SIGTERM, how long to let in-flight requests and watches finish before closing anyway.'),
-  httpAddr: option(p.listenAddress, '127.0.0.1:8080', 'Local read API on loopback TCP. Keep it on loopback: values must not leave the pod.'),
+  shutdownTimeout: option(
+    p.duration({ min: 0 }),
+    '10s',
+    'On SIGTERM, how long to let in-flight requests and watches finish before closing anyway.',
+  ),
+  httpAddr: option(
+    p.listenAddress,
+    '127.0.0.1:8080',
+    'Local read API on loopback TCP. Keep it on loopback: values must not leave the pod.',
+  ),
   socket: option(p.path, '/var/run/llm-config/agent.sock', 'Local read API on a Unix domain socket (mode 0660); "off" to disable.'),
   adminAddr: option(p.listenAddress, '0.0.0.0:9102', 'Health and metrics only (/healthz, /readyz, /metrics); never a value.'),
-  maxStaleness: option(p.durationOrNever, 'never', '/readyz fails when the last successful sync is older than this ("never": only before any data).'),
-  staleAfter: option(p.duration({ min: 1000 }), '5m', 'Answers older than this (time since the last successful sync) carry Warning and X-Config-Stale headers.'),
-  requireRequestHeader: option(p.oneOf(['auto', 'true', 'false'] as const), 'auto',
-    'SSRF guard: refuse value reads without "X-LLM-Config-Request: true". auto = on when secrets are served.'),
-  notifyDebounce: option(p.duration({ min: 0, max: 600_000 }), '1s', 'Quiet time after a file change before the app is notified (a burst ends in one notification).'),
+  maxStaleness: option(
+    p.durationOrNever,
+    'never',
+    '/readyz fails when the last successful sync is older than this ("never": only before any data).',
+  ),
+  staleAfter: option(
+    p.duration({ min: 1000 }),
+    '5m',
+    'Answers older than this (time since the last successful sync) carry Warning and X-Config-Stale headers.',
+  ),
+  requireRequestHeader: option(
+    p.oneOf(['auto', 'true', 'false'] as const),
+    'auto',
+    'SSRF guard: refuse value reads without "X-LLM-Config-Request: true". auto = on when secrets are served.',
+  ),
+  notifyDebounce: option(
+    p.duration({ min: 0, max: 600_000 }),
+    '1s',
+    'Quiet time after a file change before the app is notified (a burst ends in one notification).',
+  ),
   reloadUrl: optional(p.httpUrl, 'POST here after files changed (retried with backoff), e.g. http://127.0.0.1:8000/-/reload.'),
   reloadSignal: option(p.signalName, 'SIGHUP', 'Signal sent to --reload-process after files changed.'),
   reloadProcess: optional(p.processName, 'Process to signal after files changed; needs shareProcessNamespace: true in the pod.'),

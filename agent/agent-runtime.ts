@@ -34,18 +34,38 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
     await mkdir(options.cacheDir, { recursive: true });
     const snapshot = await loadSnapshot(sync, options.cacheDir, logger);
     const engine = new SyncEngine({
-      client: sync.client, store: sync.store, namespaces: sync.namespaces, mode: options.syncMode,
-      pollIntervalMs: options.pollInterval, resyncIntervalMs: options.resyncInterval, heartbeatTimeoutMs: options.heartbeatTimeout,
-      healthyAfterMs: 10_000, backoff: sync.backoff, maxEventBytes: options.maxResponseBytes, logger, metrics, cursor: snapshot?.cursor,
+      client: sync.client,
+      store: sync.store,
+      namespaces: sync.namespaces,
+      mode: options.syncMode,
+      pollIntervalMs: options.pollInterval,
+      resyncIntervalMs: options.resyncInterval,
+      heartbeatTimeoutMs: options.heartbeatTimeout,
+      healthyAfterMs: 10_000,
+      backoff: sync.backoff,
+      maxEventBytes: options.maxResponseBytes,
+      logger,
+      metrics,
+      cursor: snapshot?.cursor,
     });
     const notifier = new ChangeNotifier({
-      debounceMs: options.notifyDebounce, reloadUrl: options.reloadUrl, reloadSignal: options.reloadSignal,
-      reloadProcess: options.reloadProcess, backoff: sync.backoff, retryForMs: 120_000, logger,
+      debounceMs: options.notifyDebounce,
+      reloadUrl: options.reloadUrl,
+      reloadSignal: options.reloadSignal,
+      reloadProcess: options.reloadProcess,
+      backoff: sync.backoff,
+      retryForMs: 120_000,
+      logger,
     });
     cleanups.push(() => notifier.close());
     const publisher = new OutputPublisher({
-      writer: sync.writer, specs: sync.specs, snapshot: { cacheDir: options.cacheDir, identity: sync.identity, sealing: sync.sealing },
-      cursor: () => engine.cursor(), logger, metrics, onFilesWritten: (view) => notifier.filesChanged(view.revision),
+      writer: sync.writer,
+      specs: sync.specs,
+      snapshot: { cacheDir: options.cacheDir, identity: sync.identity, sealing: sync.sealing },
+      cursor: () => engine.cursor(),
+      logger,
+      metrics,
+      onFilesWritten: (view) => notifier.filesChanged(view.revision),
     });
     await publisher.adoptExisting();
     const changeLog = new ChangeLog(sync.store);
@@ -61,26 +81,45 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
     if (localToken) {
       cleanups.push(() => localToken.close());
       await localToken.start().catch((error: unknown) => {
-        throw new InvalidSettingError('--local-token-file', options.localTokenFile!, `a readable token file (${(error as NodeJS.ErrnoException).code})`);
+        throw new InvalidSettingError(
+          '--local-token-file',
+          options.localTokenFile!,
+          `a readable token file (${(error as NodeJS.ErrnoException).code})`,
+        );
       });
     }
-    const secrets = sync.vault && new SecretPoller({
-      source: sync.vault.source, refs: sync.vault.refs, store: sync.store, environment: options.environment,
-      intervalMs: options.vaultPollInterval, backoff: sync.backoff, logger,
-    });
+    const secrets =
+      sync.vault &&
+      new SecretPoller({
+        source: sync.vault.source,
+        refs: sync.vault.refs,
+        store: sync.store,
+        environment: options.environment,
+        intervalMs: options.vaultPollInterval,
+        backoff: sync.backoff,
+        logger,
+      });
     if (secrets) cleanups.unshift(() => secrets.stop());
     const watchers = new Watchers(sync.store, changeLog);
     const staleness = (): number => {
       const last = engine.lastSuccessAt;
       return last === undefined ? Number.POSITIVE_INFINITY : Date.now() - last;
     };
-    const statusOf = () => agentStatus({ options, sync, engine, publisher, staleness: staleness(), watchers: watchers.openCount, secrets: secrets?.status() });
+    const statusOf = () =>
+      agentStatus({ options, sync, engine, publisher, staleness: staleness(), watchers: watchers.openCount, secrets: secrets?.status() });
     const localApi = createLocalApi({
-      store: sync.store, watchers, environment: options.environment, centralUrl: options.centralUrl.href, status: statusOf, staleness,
+      store: sync.store,
+      watchers,
+      environment: options.environment,
+      centralUrl: options.centralUrl.href,
+      status: statusOf,
+      staleness,
       staleAfterMs: options.staleAfter,
       // auto: on when secrets are served, so an SSRF in the app cannot read them
       requireRequestHeader: options.requireRequestHeader === 'true' || (options.requireRequestHeader === 'auto' && secrets !== undefined),
-      localToken, metrics: createHttpMetrics(registry), requestShutdown,
+      localToken,
+      metrics: createHttpMetrics(registry),
+      requestShutdown,
     });
     const servers: Server[] = [];
     const addresses: Record<string, string> = {};
@@ -93,16 +132,29 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
       addresses.socket = options.socket;
       cleanups.push(() => rm(options.socket, { force: true }));
     }
-    const admin = await listenTcp(createAdminApi({
-      registry,
-      healthy: () => (engine.crashed ? { ok: false, reason: `sync loop stopped: ${engine.crashed}` } : { ok: true, reason: 'sync loop running' }),
-      ready: () => readiness(sync.store.loaded, secrets?.loaded ?? true, staleness(), options.maxStaleness),
-    }), options.adminAddr, '--admin-addr');
+    const admin = await listenTcp(
+      createAdminApi({
+        registry,
+        healthy: () =>
+          engine.crashed ? { ok: false, reason: `sync loop stopped: ${engine.crashed}` } : { ok: true, reason: 'sync loop running' },
+        ready: () => readiness(sync.store.loaded, secrets?.loaded ?? true, staleness(), options.maxStaleness),
+      }),
+      options.adminAddr,
+      '--admin-addr',
+    );
     addresses.admin = admin.bound;
     engine.start(initialDelayMs(options, snapshot));
     secrets?.start();
-    logger.info({ ...addresses, namespaces: sync.namespaces, mode: options.syncMode, warm: snapshot !== undefined,
-      revision: sync.store.view.revision }, 'agent started');
+    logger.info(
+      {
+        ...addresses,
+        namespaces: sync.namespaces,
+        mode: options.syncMode,
+        warm: snapshot !== undefined,
+        revision: sync.store.view.revision,
+      },
+      'agent started',
+    );
 
     return {
       addresses,
@@ -131,8 +183,12 @@ async function loadSnapshot(sync: SyncContext, cacheDir: string, logger: Logger)
       return undefined;
     }
     sync.store.restore(snapshot.namespaces, snapshot.revision, snapshot.changedAt);
-    if (snapshot.sealedUnreadable) logger.warn({ reason: snapshot.sealedUnreadable }, 'sealed secrets in the snapshot not restored; reading them from Vault');
-    logger.info({ revision: snapshot.revision, entries: countEntries(sync.store.view), savedAt: new Date(snapshot.savedAt).toISOString() }, 'started warm from snapshot');
+    if (snapshot.sealedUnreadable)
+      logger.warn({ reason: snapshot.sealedUnreadable }, 'sealed secrets in the snapshot not restored; reading them from Vault');
+    logger.info(
+      { revision: snapshot.revision, entries: countEntries(sync.store.view), savedAt: new Date(snapshot.savedAt).toISOString() },
+      'started warm from snapshot',
+    );
     return snapshot;
   } catch (error) {
     logger.warn({ err: describeError(error) }, 'snapshot ignored; starting cold');
@@ -150,4 +206,3 @@ function initialDelayMs(options: AgentOptions, snapshot: Snapshot | undefined): 
   const age = Date.now() - (snapshot.cursor.lastSuccessAt ?? snapshot.savedAt);
   return age < options.pollInterval ? Math.floor(Math.random() * (options.pollInterval - age)) : 0;
 }
-

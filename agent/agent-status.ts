@@ -9,11 +9,19 @@ import type { AgentOptions } from './agent-options.ts';
 import type { SecretPollerStatus } from '../src/vault/secret-poller.ts';
 
 /** The one readiness rule, for /readyz and /v1/status alike. */
-export function readiness(loaded: boolean, secretsLoaded: boolean, stalenessMs: number, maxStalenessMs: number): { ok: boolean; reason: string } {
+export function readiness(
+  loaded: boolean,
+  secretsLoaded: boolean,
+  stalenessMs: number,
+  maxStalenessMs: number,
+): { ok: boolean; reason: string } {
   if (!loaded) return { ok: false, reason: 'no configuration loaded yet (no snapshot, no successful sync)' };
   if (!secretsLoaded) return { ok: false, reason: 'secrets not read from Vault yet' };
   if (stalenessMs > maxStalenessMs) {
-    return { ok: false, reason: `last successful sync ${formatDurationMs(Math.round(stalenessMs))} ago, over --max-staleness ${formatDurationMs(maxStalenessMs)}` };
+    return {
+      ok: false,
+      reason: `last successful sync ${formatDurationMs(Math.round(stalenessMs))} ago, over --max-staleness ${formatDurationMs(maxStalenessMs)}`,
+    };
   }
   return { ok: true, reason: 'configuration loaded' };
 }
@@ -21,7 +29,12 @@ export function readiness(loaded: boolean, secretsLoaded: boolean, stalenessMs: 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
 export function agentStatus(input: {
-  options: AgentOptions; sync: SyncContext; engine: SyncEngine; publisher: OutputPublisher; staleness: number; watchers: number;
+  options: AgentOptions;
+  sync: SyncContext;
+  engine: SyncEngine;
+  publisher: OutputPublisher;
+  staleness: number;
+  watchers: number;
   secrets: SecretPollerStatus | undefined;
 }): Record<string, unknown> {
   const { options, sync, engine, publisher, staleness } = input;
@@ -51,9 +64,14 @@ export function agentStatus(input: {
     },
     watchers: input.watchers,
     // Names and counts only: never a secret value.
-    ...(input.secrets && { vault: {
-      role: input.secrets.role, secrets: input.secrets.secrets, lastSuccess: iso(input.secrets.lastSuccessAt),
-      lastError: input.secrets.lastError ?? null, failing: input.secrets.failing,
-    } }),
+    ...(input.secrets && {
+      vault: {
+        role: input.secrets.role,
+        secrets: input.secrets.secrets,
+        lastSuccess: iso(input.secrets.lastSuccessAt),
+        lastError: input.secrets.lastError ?? null,
+        failing: input.secrets.failing,
+      },
+    }),
   };
 }

@@ -4,7 +4,13 @@
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 
-export type Figure = { readonly name: string; readonly value: number; readonly unit: string; readonly bar?: string; readonly ratio?: number };
+export type Figure = {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly bar?: string;
+  readonly ratio?: number;
+};
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -31,6 +37,8 @@ export function round(n: number): number {
 /** A seed file with `keys` keys in one namespace, values of realistic size. */
 export async function writeSeed(path: string, namespace: string, keys: number, environment = 'development'): Promise<void> {
   const values: Record<string, unknown> = {};
-  for (let i = 0; i < keys; i++) values[`key-${String(i).padStart(5, '0')}`] = i % 3 === 0 ? { model: `m-${i}`, temperature: 0.5, tags: ['a', 'b'] } : `value-${i}-${'x'.repeat(40)}`;
+  for (let i = 0; i < keys; i++)
+    values[`key-${String(i).padStart(5, '0')}`] =
+      i % 3 === 0 ? { model: `m-${i}`, temperature: 0.5, tags: ['a', 'b'] } : `value-${i}-${'x'.repeat(40)}`;
   await writeFile(path, JSON.stringify({ [environment]: { [namespace]: values } }));
 }

@@ -17,8 +17,19 @@ export async function benchInitWarm(keys = 1000, runs = 7): Promise<Figure[]> {
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
       const started = performance.now();
-      const init = new CliProcess(['init', '--central-url', centralUrl, '--namespaces', 'bench', '--output-dir', join(dir, `files-${i}`),
-        '--cache-dir', join(dir, `cache-${i}`), '--log-level', 'warn']);
+      const init = new CliProcess([
+        'init',
+        '--central-url',
+        centralUrl,
+        '--namespaces',
+        'bench',
+        '--output-dir',
+        join(dir, `files-${i}`),
+        '--cache-dir',
+        join(dir, `cache-${i}`),
+        '--log-level',
+        'warn',
+      ]);
       const code = await init.exitCode(30_000);
       if (code !== 0) throw new Error(`init exited ${code}: ${init.stderrText.join('\n')}`);
       times.push(performance.now() - started);

@@ -26,7 +26,9 @@ class Connection {
   readonly #request: Buffer;
 
   constructor(config: Config, ready: () => void) {
-    const headers = Object.entries({ host: 'bench', ...config.headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const headers = Object.entries({ host: 'bench', ...config.headers })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     this.#request = Buffer.from(`GET ${config.urlPath} HTTP/1.1\r\n${headers}\r\n`);
     this.#socket = 'path' in config.target ? connect(config.target.path, ready) : connect(config.target.port, config.target.host, ready);
     this.#socket.setNoDelay(true);
@@ -61,22 +63,30 @@ class Connection {
 }
 
 async function main(config: Config): Promise<void> {
-  const connections = await Promise.all(Array.from({ length: config.connections }, () => new Promise<Connection>((resolve) => {
-    const c: Connection = new Connection(config, () => resolve(c));
-  })));
+  const connections = await Promise.all(
+    Array.from(
+      { length: config.connections },
+      () =>
+        new Promise<Connection>((resolve) => {
+          const c: Connection = new Connection(config, () => resolve(c));
+        }),
+    ),
+  );
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
   if (config.mode === 'closed') {
     const deadline = started + (config.durationMs ?? Number.POSITIVE_INFINITY);
     let remaining = config.requests ?? Number.POSITIVE_INFINITY;
-    await Promise.all(connections.map(async (c) => {
-      while (remaining-- > 0 && performance.now() < deadline) {
-        const t0 = performance.now();
-        if (!(await c.send())) errors++;
-        latencies.push(performance.now() - t0);
-      }
-    }));
+    await Promise.all(
+      connections.map(async (c) => {
+        while (remaining-- > 0 && performance.now() < deadline) {
+          const t0 = performance.now();
+          if (!(await c.send())) errors++;
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
   } else {
     // Open loop: requests are due at a fixed rate; latency counts from when each was
     // due, so a slow server cannot hide its queueing (no coordinated omission).
@@ -84,11 +94,12 @@ async function main(config: Config): Promise<void> {
     const total = Math.floor((config.durationMs! / 1000) * config.rate!);
     const free = [...connections];
     const waiting: Array<(c: Connection) => void> = [];
-    const acquire = () => new Promise<Connection>((resolve) => {
-      const c = free.pop();
-      if (c) resolve(c);
-      else waiting.push(resolve);
-    });
+    const acquire = () =>
+      new Promise<Connection>((resolve) => {
+        const c = free.pop();
+        if (c) resolve(c);
+        else waiting.push(resolve);
+      });
     const release = (c: Connection) => {
       const next = waiting.shift();
       if (next) next(c);
@@ -96,25 +107,29 @@ async function main(config: Config): Promise<void> {
     };
     const inflight: Promise<void>[] = [];
     // Every millisecond, send what has come due; yielding between ticks lets answers in.
-    for (let sent = 0; sent < total;) {
+    for (let sent = 0; sent < total; ) {
       const dueNow = Math.min(total, Math.floor((performance.now() - started) / interval) + 1);
       for (; sent < dueNow; sent++) {
         const due = started + sent * interval;
-        inflight.push(acquire().then(async (c) => {
-          if (!(await c.send())) errors++;
-          latencies.push(performance.now() - due);
-          release(c);
-        }));
+        inflight.push(
+          acquire().then(async (c) => {
+            if (!(await c.send())) errors++;
+            latencies.push(performance.now() - due);
+            release(c);
+          }),
+        );
       }
       await new Promise((r) => setTimeout(r, 1));
     }
     await Promise.all(inflight);
   }
   const elapsed = performance.now() - started;
-  connections.forEach((c) => c.close());
+  for (const c of connections) c.close();
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? Number.NaN;
-  process.stdout.write(`${JSON.stringify({ requests: latencies.length, errors, seconds: elapsed / 1000, rps: latencies.length / (elapsed / 1000), p50: at(50), p99: at(99), max: at(100) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ requests: latencies.length, errors, seconds: elapsed / 1000, rps: latencies.length / (elapsed / 1000), p50: at(50), p99: at(99), max: at(100) })}\n`,
+  );
 }
 
 await main(JSON.parse(process.argv[2]!) as Config);

@@ -10,7 +10,13 @@ import { CliProcess, waitFor, writeValue } from '../test/helpers/cli-process.ts'
 import { printFigures, summarise, writeSeed, type Figure } from './bench-lib.ts';
 
 /** Write → the agent's HTTP read answers the new value, and → the file shows it (both timed from the write). */
-async function measure(centralUrl: string, agentUrl: string, filePath: string, writes: number, pauseMs: number): Promise<{ http: number[]; file: number[] }> {
+async function measure(
+  centralUrl: string,
+  agentUrl: string,
+  filePath: string,
+  writes: number,
+  pauseMs: number,
+): Promise<{ http: number[]; file: number[] }> {
   const http: number[] = [];
   const file: number[] = [];
   for (let i = 0; i < writes; i++) {
@@ -20,8 +26,10 @@ async function measure(centralUrl: string, agentUrl: string, filePath: string, w
     let seenHttp: number | undefined;
     let seenFile: number | undefined;
     await waitFor(async () => {
-      if (seenHttp === undefined && (await (await fetch(`${agentUrl}/v1/values/bench/key-00001`)).text()) === marker) seenHttp = performance.now() - started;
-      if (seenFile === undefined && (await readFile(filePath, 'utf8').catch(() => '')).includes(marker)) seenFile = performance.now() - started;
+      if (seenHttp === undefined && (await (await fetch(`${agentUrl}/v1/values/bench/key-00001`)).text()) === marker)
+        seenHttp = performance.now() - started;
+      if (seenFile === undefined && (await readFile(filePath, 'utf8').catch(() => '')).includes(marker))
+        seenFile = performance.now() - started;
       return seenHttp !== undefined && seenFile !== undefined ? true : undefined;
     }, 10_000);
     http.push(seenHttp!);
@@ -41,16 +49,37 @@ export async function benchPropagation(writes = 100): Promise<Figure[]> {
     const figures: Figure[] = [];
     for (const mode of ['stream', 'poll'] as const) {
       const files = join(dir, `files-${mode}`);
-      const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'bench', '--output-dir', files, '--cache-dir', join(dir, `cache-${mode}`),
-        '--sync-mode', mode, '--poll-interval', '1s',
-        '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, `agent-${mode}.sock`)]);
+      const agent = new CliProcess([
+        'agent',
+        '--central-url',
+        url,
+        '--namespaces',
+        'bench',
+        '--output-dir',
+        files,
+        '--cache-dir',
+        join(dir, `cache-${mode}`),
+        '--sync-mode',
+        mode,
+        '--poll-interval',
+        '1s',
+        '--http-addr',
+        '127.0.0.1:0',
+        '--admin-addr',
+        '127.0.0.1:0',
+        '--socket',
+        join(dir, `agent-${mode}.sock`),
+      ]);
       agents.push(agent);
       const agentUrl = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started', 10_000)).http)}`;
-      await waitFor(async () => (await readFile(join(files, 'bench.json'), 'utf8').catch(() => undefined)), 10_000);
+      await waitFor(async () => await readFile(join(files, 'bench.json'), 'utf8').catch(() => undefined), 10_000);
       const count = mode === 'stream' ? writes : Math.min(writes, 20);
       const samples = await measure(url, agentUrl, join(files, 'bench.json'), count, mode === 'stream' ? 20 : 0);
       await agent.stop();
-      for (const [what, values] of [['HTTP read', samples.http], ['file updated', samples.file]] as const) {
+      for (const [what, values] of [
+        ['HTTP read', samples.http],
+        ['file updated', samples.file],
+      ] as const) {
         const s = summarise(values);
         figures.push(
           { name: `${mode}: write → ${what}, p50 (n=${s.n})`, value: s.p50, unit: 'ms' },

@@ -37,8 +37,27 @@ async function memoryMiB(pid: number): Promise<{ rss: number; anon: number; file
 
 async function startAgent(dir: string, url: string, name: string): Promise<{ agent: CliProcess; tcp: Target; socket: Target }> {
   const socket = join(dir, `${name}.sock`);
-  const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'bench', '--output-dir', join(dir, `files-${name}`),
-    '--cache-dir', join(dir, `cache-${name}`), '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', socket], {}, IMAGE_NODE_FLAGS);
+  const agent = new CliProcess(
+    [
+      'agent',
+      '--central-url',
+      url,
+      '--namespaces',
+      'bench',
+      '--output-dir',
+      join(dir, `files-${name}`),
+      '--cache-dir',
+      join(dir, `cache-${name}`),
+      '--http-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--socket',
+      socket,
+    ],
+    {},
+    IMAGE_NODE_FLAGS,
+  );
   const started = await agent.waitForLog((l) => l.msg === 'agent started', 20_000);
   await agent.waitForLog((l) => l.msg === 'files updated', 20_000); // first sync applied
   const port = Number(String(started.http).split(':').at(-1));
@@ -56,8 +75,13 @@ export async function benchRead(seconds = 4, rounds = 3): Promise<Figure[]> {
     cleanups.push(() => agent.stop());
     const sample = await fetch(`http://127.0.0.1:${(tcp as { port: number }).port}${PATH}`);
     const headers = Object.fromEntries(['content-type', 'etag', 'x-config-revision'].map((h) => [h, sample.headers.get(h)!]));
-    const bareProcess = spawn(process.execPath, [BARE, JSON.stringify({ body: await sample.text(), headers })], { stdio: ['ignore', 'pipe', 'inherit'] });
-    cleanups.push(async () => { bareProcess.kill('SIGTERM'); await once(bareProcess, 'exit'); });
+    const bareProcess = spawn(process.execPath, [BARE, JSON.stringify({ body: await sample.text(), headers })], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    cleanups.push(async () => {
+      bareProcess.kill('SIGTERM');
+      await once(bareProcess, 'exit');
+    });
     const [portLine] = (await once(bareProcess.stdout!, 'data')) as [Buffer];
     const bare: Target = { host: '127.0.0.1', port: Number(portLine.toString().trim()) };
 
@@ -77,10 +101,18 @@ export async function benchRead(seconds = 4, rounds = 3): Promise<Figure[]> {
         (openRounds[name] ??= []).push(await load(target, 'open', { connections: 16, rate: 5000, durationMs: seconds * 1000 }));
       }
     }
-    const median = (list: LoadResult[], by: (r: LoadResult) => number) => [...list].sort((a, b) => by(a) - by(b))[Math.floor(list.length / 2)]!;
-    const results = Object.fromEntries(Object.keys(targets).map((name) => [name, {
-      closed: closedRuns[name]!, max: median(maxRounds[name]!, (r) => r.rps), open: median(openRounds[name]!, (r) => r.p99),
-    }]));
+    const median = (list: LoadResult[], by: (r: LoadResult) => number) =>
+      [...list].sort((a, b) => by(a) - by(b))[Math.floor(list.length / 2)]!;
+    const results = Object.fromEntries(
+      Object.keys(targets).map((name) => [
+        name,
+        {
+          closed: closedRuns[name]!,
+          max: median(maxRounds[name]!, (r) => r.rps),
+          open: median(openRounds[name]!, (r) => r.p99),
+        },
+      ]),
+    );
     const rss1k = await memoryMiB(agent.child.pid!);
     const bareRss = await memoryMiB(bareProcess.pid!);
     await agent.stop();
@@ -98,16 +130,38 @@ export async function benchRead(seconds = 4, rounds = 3): Promise<Figure[]> {
     for (const name of ['bare', 'agent tcp', 'agent socket'] as const) {
       figures.push(
         { name: `${name}: closed loop 1 conn, p50 (n=5000)`, value: r[name].closed.p50, unit: 'ms' },
-        { name: `${name}: closed loop 1 conn, p99 (n=5000)`, value: r[name].closed.p99, unit: 'ms', ...(name !== 'bare' && { bar: '< 1 ms', ratio: r[name].closed.p99 / 1 }) },
-        { name: `${name}: throughput, 8 conns, ${seconds}s (median of ${rounds})`, value: r[name].max.rps, unit: 'req/s', ...(name !== 'bare' && { bar: '≥ 80 % of bare', ratio: (0.8 * r.bare.max.rps) / r[name].max.rps }) },
+        {
+          name: `${name}: closed loop 1 conn, p99 (n=5000)`,
+          value: r[name].closed.p99,
+          unit: 'ms',
+          ...(name !== 'bare' && { bar: '< 1 ms', ratio: r[name].closed.p99 / 1 }),
+        },
+        {
+          name: `${name}: throughput, 8 conns, ${seconds}s (median of ${rounds})`,
+          value: r[name].max.rps,
+          unit: 'req/s',
+          ...(name !== 'bare' && { bar: '≥ 80 % of bare', ratio: (0.8 * r.bare.max.rps) / r[name].max.rps }),
+        },
         { name: `${name}: 5,000 req/s open loop, p50`, value: r[name].open.p50, unit: 'ms' },
-        { name: `${name}: 5,000 req/s open loop, p99 (median of ${rounds})`, value: r[name].open.p99, unit: 'ms', ...(name !== 'bare' && { bar: `≤ bare p99 + 1 ms (${(r.bare.open.p99 + 1).toFixed(2)})`, ratio: r[name].open.p99 / (r.bare.open.p99 + 1) }) },
+        {
+          name: `${name}: 5,000 req/s open loop, p99 (median of ${rounds})`,
+          value: r[name].open.p99,
+          unit: 'ms',
+          ...(name !== 'bare' && {
+            bar: `≤ bare p99 + 1 ms (${(r.bare.open.p99 + 1).toFixed(2)})`,
+            ratio: r[name].open.p99 / (r.bare.open.p99 + 1),
+          }),
+        },
       );
     }
     figures.push(
       { name: 'agent throughput / bare throughput (tcp)', value: r['agent tcp'].max.rps / r.bare.max.rps, unit: '', bar: '≥ 0.80' },
       { name: 'socket throughput / tcp throughput', value: r['agent socket'].max.rps / r['agent tcp'].max.rps, unit: '', bar: '≥ 1.00' },
-      { name: 'errors across all runs', value: Object.values(r).reduce((n, x) => n + x.closed.errors + x.max.errors + x.open.errors, 0), unit: '' },
+      {
+        name: 'errors across all runs',
+        value: Object.values(r).reduce((n, x) => n + x.closed.errors + x.max.errors + x.open.errors, 0),
+        unit: '',
+      },
       { name: 'agent RSS, 1,000 keys, after load', value: rss1k.rss, unit: 'MiB', bar: '< 64 MiB', ratio: rss1k.rss / 64 },
       { name: '  of which anonymous (heap, data)', value: rss1k.anon, unit: 'MiB' },
       { name: '  of which file-backed (node binary pages)', value: rss1k.file, unit: 'MiB' },

@@ -18,29 +18,47 @@ type Section = { title: string; command: string; run: () => Promise<Figure[]>; n
 
 const sections: Section[] = [
   {
-    title: 'init warm', command: `node bench/init-warm.ts 1000 ${quick ? 3 : 7}`, run: () => benchInitWarm(1000, quick ? 3 : 7),
-    notes: 'Process start to exit, including Node start-up; the compile cache is warm after the first run, as in the images (warmed at build time).',
+    title: 'init warm',
+    command: `node bench/init-warm.ts 1000 ${quick ? 3 : 7}`,
+    run: () => benchInitWarm(1000, quick ? 3 : 7),
+    notes:
+      'Process start to exit, including Node start-up; the compile cache is warm after the first run, as in the images (warmed at build time).',
   },
   {
-    title: 'propagation', command: `node bench/propagation.ts ${quick ? 20 : 100}`, run: () => benchPropagation(quick ? 20 : 100),
-    notes: 'Stream mode: the write reaches the agent over SSE; the HTTP read sees it at once, the file after the durable write (every file and the directory fsynced, then `..data` swapped). Poll mode is bounded by the interval.',
+    title: 'propagation',
+    command: `node bench/propagation.ts ${quick ? 20 : 100}`,
+    run: () => benchPropagation(quick ? 20 : 100),
+    notes:
+      'Stream mode: the write reaches the agent over SSE; the HTTP read sees it at once, the file after the durable write (every file and the directory fsynced, then `..data` swapped). Poll mode is bounded by the interval.',
   },
   {
-    title: 'local read API', command: `node bench/read.ts ${quick ? 1 : 4} ${quick ? 1 : 3}`, run: () => benchRead(quick ? 1 : 4, quick ? 1 : 3),
-    notes: 'Same run, same load generator (its own process, a raw keep-alive HTTP/1.1 client): a bare `node:http` server answering the agent\'s exact bytes, the agent over TCP, the agent over its Unix socket; throughput and open-loop runs interleave the three targets round by round and report each one\'s median round. The agent runs with the images\' Node flags (`--max-semi-space-size=1`). The RSS bar is below what Node 24 itself takes here: the bare server sits near the agent under the same load, and ~53 MiB of any Node process\'s RSS is file-backed pages of the `node` binary. On this 2-core VM successive full runs differed widely (bare `node:http` throughput 20k–40k req/s; agent/bare throughput 0.64–1.11; bare open-loop p99 3–59 ms): compare the agent with the bare server within one run, not across runs.',
+    title: 'local read API',
+    command: `node bench/read.ts ${quick ? 1 : 4} ${quick ? 1 : 3}`,
+    run: () => benchRead(quick ? 1 : 4, quick ? 1 : 3),
+    notes:
+      "Same run, same load generator (its own process, a raw keep-alive HTTP/1.1 client): a bare `node:http` server answering the agent's exact bytes, the agent over TCP, the agent over its Unix socket; throughput and open-loop runs interleave the three targets round by round and report each one's median round. The agent runs with the images' Node flags (`--max-semi-space-size=1`). The RSS bar is below what Node 24 itself takes here: the bare server sits near the agent under the same load, and ~53 MiB of any Node process's RSS is file-backed pages of the `node` binary. On this 2-core VM successive full runs differed widely (bare `node:http` throughput 20k–40k req/s; agent/bare throughput 0.64–1.11; bare open-loop p99 3–59 ms): compare the agent with the bare server within one run, not across runs.",
   },
   {
-    title: 'webhook admission', command: `node bench/webhook.ts ${quick ? 3 : 10}`, run: () => benchWebhook(quick ? 3 : 10),
-    notes: 'Open loop over HTTPS with a bare `node:https` server answering the same bytes measured first in the same run; the admission logic itself (`mutate`) costs well under a millisecond (0.08 ms p50, 0.37 ms p99 in process). The same machine-wide variance applies: compare with the bare server of the same run.',
+    title: 'webhook admission',
+    command: `node bench/webhook.ts ${quick ? 3 : 10}`,
+    run: () => benchWebhook(quick ? 3 : 10),
+    notes:
+      'Open loop over HTTPS with a bare `node:https` server answering the same bytes measured first in the same run; the admission logic itself (`mutate`) costs well under a millisecond (0.08 ms p50, 0.37 ms p99 in process). The same machine-wide variance applies: compare with the bare server of the same run.',
   },
   {
-    title: 'central outage', command: `node bench/outage.ts ${quick ? 10 : 60}`, run: () => benchOutage(quick ? 10 : 60),
-    notes: 'A reader every 10 ms and a file checker every 100 ms while the central API is down; a TCP recorder on its port counts the agent\'s reconnect attempts (backoff: full jitter, base 1 s, cap 60 s).',
+    title: 'central outage',
+    command: `node bench/outage.ts ${quick ? 10 : 60}`,
+    run: () => benchOutage(quick ? 10 : 60),
+    notes:
+      "A reader every 10 ms and a file checker every 100 ms while the central API is down; a TCP recorder on its port counts the agent's reconnect attempts (backoff: full jitter, base 1 s, cap 60 s).",
   },
 ];
 
 function table(figures: readonly Figure[]): string {
-  const rows = figures.map((f) => `| ${f.name} | ${Number.isNaN(f.value) ? f.unit : `${round(f.value)} ${f.unit}`.trim()} | ${f.bar ?? ''} | ${f.ratio === undefined ? '' : f.ratio.toFixed(2)} |`);
+  const rows = figures.map(
+    (f) =>
+      `| ${f.name} | ${Number.isNaN(f.value) ? f.unit : `${round(f.value)} ${f.unit}`.trim()} | ${f.bar ?? ''} | ${f.ratio === undefined ? '' : f.ratio.toFixed(2)} |`,
+  );
   return ['| figure | value | bar | ratio to bar |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
@@ -60,7 +78,16 @@ if (!quick) {
     '',
     `Machine: ${machine}. Benchmarks print figures; no test asserts a timing. A ratio above 1.00 misses its bar.`,
     '',
-    ...results.flatMap(({ section, figures }) => [`## ${section.title}`, '', `\`${section.command}\``, '', table(figures), '', section.notes, '']),
+    ...results.flatMap(({ section, figures }) => [
+      `## ${section.title}`,
+      '',
+      `\`${section.command}\``,
+      '',
+      table(figures),
+      '',
+      section.notes,
+      '',
+    ]),
   ].join('\n');
   await writeFile(join(import.meta.dirname, '..', 'docs', 'benchmarks.md'), doc);
   console.log('\nwrote docs/benchmarks.md');

@@ -21,8 +21,27 @@ const dir = await mkdtemp(join(tmpdir(), 'llmc-soak-'));
 await writeSeed(join(dir, 'seed.json'), 'bench', 1000);
 const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed.json')]);
 const url = await central.listeningUrl();
-const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'bench', '--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache'),
-  '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off'], {}, NODE_FLAGS);
+const agent = new CliProcess(
+  [
+    'agent',
+    '--central-url',
+    url,
+    '--namespaces',
+    'bench',
+    '--output-dir',
+    join(dir, 'files'),
+    '--cache-dir',
+    join(dir, 'cache'),
+    '--http-addr',
+    '127.0.0.1:0',
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--socket',
+    'off',
+  ],
+  {},
+  NODE_FLAGS,
+);
 const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
 const pool = new Pool(http, { connections: 4 });
 const end = Date.now() + MINUTES * 60_000;
@@ -34,17 +53,26 @@ const started = Date.now();
 const sampler = setInterval(async () => {
   const rss = await rssMiB(agent.child.pid!);
   samples.push({ minute: (Date.now() - started) / 60_000, rss });
-  console.log(`${((Date.now() - started) / 60_000).toFixed(1)} min  rss ${rss.toFixed(1)} MiB  reads ${reads} (${failed} failed)  writes ${writes}`);
+  console.log(
+    `${((Date.now() - started) / 60_000).toFixed(1)} min  rss ${rss.toFixed(1)} MiB  reads ${reads} (${failed} failed)  writes ${writes}`,
+  );
 }, 15_000);
-const writer = setInterval(() => void writeValue(url, 'bench', `key-${String(writes++ % 1000).padStart(5, '0')}`, `soak-${writes}`).catch(() => undefined), 1000);
+const writer = setInterval(
+  () => void writeValue(url, 'bench', `key-${String(writes++ % 1000).padStart(5, '0')}`, `soak-${writes}`).catch(() => undefined),
+  1000,
+);
 while (Date.now() < end) {
   const tick = Date.now();
-  await Promise.all(Array.from({ length: READS_PER_SECOND / 10 }, async (_, i) => {
-    const response = await pool.request({ path: `/v1/values/bench/key-${String((reads + i) % 1000).padStart(5, '0')}`, method: 'GET' }).catch(() => undefined);
-    await response?.body.dump();
-    reads++;
-    if (response?.statusCode !== 200) failed++;
-  }));
+  await Promise.all(
+    Array.from({ length: READS_PER_SECOND / 10 }, async (_, i) => {
+      const response = await pool
+        .request({ path: `/v1/values/bench/key-${String((reads + i) % 1000).padStart(5, '0')}`, method: 'GET' })
+        .catch(() => undefined);
+      await response?.body.dump();
+      reads++;
+      if (response?.statusCode !== 200) failed++;
+    }),
+  );
   await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - tick))));
 }
 clearInterval(sampler);
@@ -59,4 +87,6 @@ const last = warm.at(-1)?.rss ?? Number.NaN;
 const growth = (last - first) / first;
 console.log(`\nagent node flags: ${NODE_FLAGS.join(' ')}`);
 console.log(`soak ${MINUTES} min at ${READS_PER_SECOND} reads/s, a write every second: ${reads} reads, ${failed} failed, ${writes} writes`);
-console.log(`RSS after warm-up ${first.toFixed(1)} MiB → end ${last.toFixed(1)} MiB: growth ${(growth * 100).toFixed(1)} % (bar < 10 %) ${growth < 0.1 ? 'OK' : 'OVER'}`);
+console.log(
+  `RSS after warm-up ${first.toFixed(1)} MiB → end ${last.toFixed(1)} MiB: growth ${(growth * 100).toFixed(1)} % (bar < 10 %) ${growth < 0.1 ? 'OK' : 'OVER'}`,
+);

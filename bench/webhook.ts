@@ -27,7 +27,13 @@ async function fetchOnce(url: string, ca: string, body: string) {
 }
 
 /** Open loop: requests due at a fixed rate; latency from when each was due. */
-async function openLoop(url: string, ca: string, body: string, seconds: number, rate: number): Promise<{ latencies: number[]; errors: number }> {
+async function openLoop(
+  url: string,
+  ca: string,
+  body: string,
+  seconds: number,
+  rate: number,
+): Promise<{ latencies: number[]; errors: number }> {
   const pool = new Pool(url, { connections: 8, connect: { ca } });
   const send = async () => {
     const response = await pool.request({ path: '/mutate', method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -40,11 +46,16 @@ async function openLoop(url: string, ca: string, body: string, seconds: number, 
   const started = performance.now();
   const total = seconds * rate;
   const inflight: Promise<void>[] = [];
-  for (let sent = 0; sent < total;) {
+  for (let sent = 0; sent < total; ) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
     for (; sent < due; sent++) {
       const dueAt = started + (sent * 1000) / rate;
-      inflight.push(send().then(() => void latencies.push(performance.now() - dueAt), () => void errors++));
+      inflight.push(
+        send().then(
+          () => void latencies.push(performance.now() - dueAt),
+          () => void errors++,
+        ),
+      );
     }
     await new Promise((r) => setTimeout(r, 1));
   }
@@ -58,16 +69,51 @@ export async function benchWebhook(seconds = 10, rate = 200): Promise<Figure[]> 
   const tls = await generateTlsMaterial({ commonName: 'bench', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 1 });
   await writeFile(join(dir, 'tls.crt'), tls.certPem);
   await writeFile(join(dir, 'tls.key'), tls.keyPem);
-  const webhook = new CliProcess(['webhook', '--addr', '127.0.0.1:0', '--tls-cert-file', join(dir, 'tls.crt'), '--tls-key-file', join(dir, 'tls.key'),
-    '--no-namespace-defaults', '--central-url', 'http://central:8080'], {}, IMAGE_NODE_FLAGS);
+  const webhook = new CliProcess(
+    [
+      'webhook',
+      '--addr',
+      '127.0.0.1:0',
+      '--tls-cert-file',
+      join(dir, 'tls.crt'),
+      '--tls-key-file',
+      join(dir, 'tls.key'),
+      '--no-namespace-defaults',
+      '--central-url',
+      'http://central:8080',
+    ],
+    {},
+    IMAGE_NODE_FLAGS,
+  );
   try {
     const url = await webhook.listeningUrl();
-    const template = (parse(await readFile(FIXTURE, 'utf8')) as { spec: { template: { metadata: { annotations?: Record<string, string> }; spec: unknown } } }).spec.template;
-    template.metadata.annotations = { ...template.metadata.annotations, 'config.llm-dev-ops.io/inject': 'true', 'config.llm-dev-ops.io/namespaces': 'ml-service' };
-    const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-      request: { uid: 'bench', kind: { kind: 'Pod' }, operation: 'CREATE', namespace: 'monitoring', object: { metadata: template.metadata, spec: template.spec } } });
+    const template = (
+      parse(await readFile(FIXTURE, 'utf8')) as {
+        spec: { template: { metadata: { annotations?: Record<string, string> }; spec: unknown } };
+      }
+    ).spec.template;
+    template.metadata.annotations = {
+      ...template.metadata.annotations,
+      'config.llm-dev-ops.io/inject': 'true',
+      'config.llm-dev-ops.io/namespaces': 'ml-service',
+    };
+    const body = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'bench',
+        kind: { kind: 'Pod' },
+        operation: 'CREATE',
+        namespace: 'monitoring',
+        object: { metadata: template.metadata, spec: template.spec },
+      },
+    });
     const answer = await (await fetchOnce(url, tls.caPem, body)).text();
-    const bare = spawn(process.execPath, [...IMAGE_NODE_FLAGS, BARE, JSON.stringify({ cert: tls.certPem, key: tls.keyPem, body: answer })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const bare = spawn(
+      process.execPath,
+      [...IMAGE_NODE_FLAGS, BARE, JSON.stringify({ cert: tls.certPem, key: tls.keyPem, body: answer })],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const [portLine] = (await once(bare.stdout!, 'data')) as [Buffer];
     const bareUrl = `https://127.0.0.1:${portLine.toString().trim()}`;
     try {
@@ -79,7 +125,7 @@ export async function benchWebhook(seconds = 10, rate = 200): Promise<Figure[]> 
         { name: `bare node:https, same bytes, ${rate} req/s: p99`, value: baseline.p99, unit: 'ms' },
         { name: `webhook admission at ${rate} req/s, ${seconds}s: p50 (n=${s.n})`, value: s.p50, unit: 'ms' },
         { name: `webhook admission at ${rate} req/s, ${seconds}s: p99`, value: s.p99, unit: 'ms', bar: 'p99 < 5 ms', ratio: s.p99 / 5 },
-        { name: 'webhook p99 minus bare p99 (admission\'s own cost)', value: s.p99 - baseline.p99, unit: 'ms' },
+        { name: "webhook p99 minus bare p99 (admission's own cost)", value: s.p99 - baseline.p99, unit: 'ms' },
         { name: 'webhook max', value: s.max, unit: 'ms' },
         { name: 'errors', value: run.errors, unit: '' },
         { name: 'AdmissionReview size (grafana, 38 volumes)', value: body.length / 1024, unit: 'KiB' },

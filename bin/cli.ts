@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(formatHelp(`Usage: ${command.usage}`, command.summary, command.options));
     return 0;
   }
-  let options;
+  let options: ReturnType<typeof parseOptions>;
   try {
     options = parseOptions(command.options, rest, process.env);
     command.validate?.(options);

@@ -32,14 +32,36 @@ export const devCommand = defineCommand({
     const dir = resolve(options.dir);
     await mkdir(dir, { recursive: true });
     const logger = createLogger({ level: options.logLevel, name: 'llm-config-dev-server' });
-    const central = await startDevServer({
-      addr: options.centralAddr, seed: options.seed, data: join(dir, 'central-data.json'), upstreamStrict: false,
-      authToken: [], pingInterval: 15_000, logLevel: options.logLevel,
-    }, logger);
+    const central = await startDevServer(
+      {
+        addr: options.centralAddr,
+        seed: options.seed,
+        data: join(dir, 'central-data.json'),
+        upstreamStrict: false,
+        authToken: [],
+        pingInterval: 15_000,
+        logLevel: options.logLevel,
+      },
+      logger,
+    );
     try {
       const namespaces = await seededNamespaces(options.seed, options.environment);
-      const shared = ['--central-url', central.url, '--environment', options.environment, '--namespaces', namespaces.join(','),
-        '--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache'), '--file-mode', '0640', '--log-level', options.logLevel];
+      const shared = [
+        '--central-url',
+        central.url,
+        '--environment',
+        options.environment,
+        '--namespaces',
+        namespaces.join(','),
+        '--output-dir',
+        join(dir, 'files'),
+        '--cache-dir',
+        join(dir, 'cache'),
+        '--file-mode',
+        '0640',
+        '--log-level',
+        options.logLevel,
+      ];
       const initCode = await initCommand.run(parseOptions(initCommand.options, [...shared, '--init-timeout', '10s'], {}), context);
       if (initCode !== 0) return initCode;
       const socket = join(dir, 'agent.sock');

@@ -17,7 +17,11 @@ export const devServerOptionTable = {
   addr: option(p.listenAddress, '127.0.0.1:8081', 'Listen address (port 0 picks a free port; the bound address is logged).'),
   seed: optional(p.path, 'YAML/JSON file to load at start: environment → namespace → key → value.'),
   data: optional(p.path, 'Persist the data to this JSON file (loaded at start, saved after every write).'),
-  upstreamStrict: flag(p.boolean, 'false', 'Behave like upstream llm-config-server: no ETag, no watch, rate limits and ban, 426 without X-Forwarded-Proto: https, input filter.'),
+  upstreamStrict: flag(
+    p.boolean,
+    'false',
+    'Behave like upstream llm-config-server: no ETag, no watch, rate limits and ban, 426 without X-Forwarded-Proto: https, input filter.',
+  ),
   authToken: repeatable(p.text, 'Accept this bearer token on /api/v1/* (auth is off when none is given).'),
   pingInterval: option(p.duration({ min: 10 }), '15s', 'Heartbeat comment interval on the watch stream.'),
   logLevel: option(p.logLevel, 'info', 'Log level (debug logs every request).'),
@@ -30,11 +34,20 @@ export async function startDevServer(options: OptionsOf<typeof devServerOptionTa
   if (options.data && (await store.load(options.data))) logger.info({ data: options.data, revision: store.revision }, 'loaded data');
   else if (options.seed) logger.info({ seed: options.seed, entries: await loadSeed(store, options.seed) }, 'seeded');
   let saving = Promise.resolve();
-  const onWrite = options.data === undefined ? undefined : () => {
-    saving = saving.then(() => store.save(options.data!)).catch((error) => logger.error({ err: describeError(error) }, 'saving data failed'));
-  };
+  const onWrite =
+    options.data === undefined
+      ? undefined
+      : () => {
+          saving = saving
+            .then(() => store.save(options.data!))
+            .catch((error) => logger.error({ err: describeError(error) }, 'saving data failed'));
+        };
   const app = createDevServerHandler(store, {
-    strict: options.upstreamStrict, tokens: options.authToken, pingIntervalMs: options.pingInterval, logger, ...(onWrite && { onWrite }),
+    strict: options.upstreamStrict,
+    tokens: options.authToken,
+    pingIntervalMs: options.pingInterval,
+    logger,
+    ...(onWrite && { onWrite }),
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void app.handle(req, res));
   server.listen(options.addr.port, options.addr.host);
@@ -43,7 +56,9 @@ export async function startDevServer(options: OptionsOf<typeof devServerOptionTa
   const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   logger.info({ address: `${address}:${port}`, url, strict: options.upstreamStrict }, 'listening');
   return {
-    server, store, url,
+    server,
+    store,
+    url,
     async close() {
       server.closeAllConnections();
       server.close();

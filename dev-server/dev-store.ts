@@ -68,7 +68,11 @@ export class DevStore {
   }
 
   #write(
-    environment: string, namespace: string, key: string, value: unknown, user: string,
+    environment: string,
+    namespace: string,
+    key: string,
+    value: unknown,
+    user: string,
     how: { newId: boolean; description: string | null },
   ): StoredEntry {
     const k = recordKey(environment, namespace, key);
@@ -78,10 +82,18 @@ export class DevStore {
     const version = previous ? Math.max(previous.version, ...record.history.map((h) => h.version)) + 1 : 1;
     const entry: StoredEntry = {
       id: previous && !how.newId ? previous.id : randomUUID(),
-      namespace, key, value: value === null ? '' : value, environment, version,
+      namespace,
+      key,
+      value: value === null ? '' : value,
+      environment,
+      version,
       metadata: {
-        created_at: previous?.metadata.created_at ?? now, created_by: previous?.metadata.created_by ?? user,
-        updated_at: now, updated_by: user, tags: [], description: null,
+        created_at: previous?.metadata.created_at ?? now,
+        created_by: previous?.metadata.created_by ?? user,
+        updated_at: now,
+        updated_by: user,
+        tags: [],
+        description: null,
       },
     };
     if (!previous) record.history = [];

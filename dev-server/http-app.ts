@@ -79,7 +79,14 @@ export function createDevServerHandler(store: DevStore, settings: DevServerSetti
     return { status: 405 };
   }
 
-  function routeKeyAction(req: IncomingMessage, namespace: string, key: string, action: string, version: string | undefined, envParam: string): Reply {
+  function routeKeyAction(
+    req: IncomingMessage,
+    namespace: string,
+    key: string,
+    action: string,
+    version: string | undefined,
+    envParam: string,
+  ): Reply {
     const environment = canonicalEnvironment(envParam);
     if (action === 'history' && version === undefined) {
       if (req.method !== 'GET') return { status: 405 };
@@ -136,8 +143,10 @@ export function createDevServerHandler(store: DevStore, settings: DevServerSetti
       }
       if (reply === undefined) return; // streaming answer already under way
       send(res, reply);
-      settings.logger.debug({ method: req.method, path: url.pathname, status: reply.status,
-        tokenIndex: token, ms: +(performance.now() - started).toFixed(3) }, 'request');
+      settings.logger.debug(
+        { method: req.method, path: url.pathname, status: reply.status, tokenIndex: token, ms: +(performance.now() - started).toFixed(3) },
+        'request',
+      );
     },
   };
 }

@@ -15,7 +15,9 @@ export async function loadSeed(store: DevStore, path: string): Promise<number> {
   try {
     doc = parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new InvalidSettingError('--seed', path, `a readable YAML or JSON file (${(error as Error).message.split('\n')[0]})`, { cause: error });
+    throw new InvalidSettingError('--seed', path, `a readable YAML or JSON file (${(error as Error).message.split('\n')[0]})`, {
+      cause: error,
+    });
   }
   if (!isObject(doc)) throw new InvalidSettingError('--seed', path, 'a mapping of environment → namespace → key → value');
   let count = 0;

@@ -29,8 +29,24 @@ export type QuirkVerdict =
 
 const BAN_AFTER_VIOLATIONS = 10;
 const BAN_MS = 3_600_000;
-const REJECTED = [/'/, /;/, /@/, /--/, /\/\*/, /\*\//, /&/, /\|/, /\$/, /`/, /\.\.\//, /<script/i, /javascript:/i,
-  /\bunion\b.*\bselect\b/i, /\bdrop\b.*\btable\b/i, /\bor\b\s+1\s*=\s*1/i];
+const REJECTED = [
+  /'/,
+  /;/,
+  /@/,
+  /--/,
+  /\/\*/,
+  /\*\//,
+  /&/,
+  /\|/,
+  /\$/,
+  /`/,
+  /\.\.\//,
+  /<script/i,
+  /javascript:/i,
+  /\bunion\b.*\bselect\b/i,
+  /\bdrop\b.*\btable\b/i,
+  /\bor\b\s+1\s*=\s*1/i,
+];
 
 export class UpstreamQuirks {
   readonly #authorised = new TokenBucket(100, 50);

@@ -6,9 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { matches, type DevStore, type StoreEvent } from './dev-store.ts';
 
 export function formatEvent(event: StoreEvent): string {
-  const data = event.type === 'put'
-    ? event.entry
-    : { namespace: event.namespace, key: event.key, environment: event.environment };
+  const data = event.type === 'put' ? event.entry : { namespace: event.namespace, key: event.key, environment: event.environment };
   return `event: ${event.type}\nid: ${event.revision}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
@@ -22,7 +20,9 @@ export function formatSnapshot(store: DevStore, environment: string, namespaces:
 }
 
 export function serveWatch(
-  req: IncomingMessage, res: ServerResponse, store: DevStore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  store: DevStore,
   watch: { environment: string; namespaces: readonly string[]; pingIntervalMs: number },
 ): void {
   const wanted = new Set(watch.namespaces);

@@ -20,8 +20,16 @@ import { SecretPoller } from '../src/vault/secret-poller.ts';
 
 const initOptionTable = {
   ...syncOptionTable,
-  initTimeout: option(p.duration({ min: 1000 }), '2m', 'Give up (exit non-zero) when the central API has not answered for every namespace by then.'),
-  allowStale: flag(p.boolean, 'false', 'When the central API is down, start from an existing snapshot instead of failing (restarting pods).'),
+  initTimeout: option(
+    p.duration({ min: 1000 }),
+    '2m',
+    'Give up (exit non-zero) when the central API has not answered for every namespace by then.',
+  ),
+  allowStale: flag(
+    p.boolean,
+    'false',
+    'When the central API is down, start from an existing snapshot instead of failing (restarting pods).',
+  ),
 };
 
 export const initCommand = defineCommand({
@@ -38,23 +46,39 @@ export const initCommand = defineCommand({
     try {
       await mkdir(options.cacheDir, { recursive: true });
       const engine = new SyncEngine({
-        client: sync.client, store: sync.store, namespaces: sync.namespaces, mode: 'poll',
-        pollIntervalMs: options.pollInterval, resyncIntervalMs: options.resyncInterval, heartbeatTimeoutMs: options.heartbeatTimeout,
-        healthyAfterMs: 0, backoff: sync.backoff, maxEventBytes: options.maxResponseBytes, logger, metrics,
+        client: sync.client,
+        store: sync.store,
+        namespaces: sync.namespaces,
+        mode: 'poll',
+        pollIntervalMs: options.pollInterval,
+        resyncIntervalMs: options.resyncInterval,
+        heartbeatTimeoutMs: options.heartbeatTimeout,
+        healthyAfterMs: 0,
+        backoff: sync.backoff,
+        maxEventBytes: options.maxResponseBytes,
+        logger,
+        metrics,
       });
       const deadline = Date.now() + options.initTimeout;
       const fetched = await fetchAll(engine, sync, options.initTimeout, context.signal, logger);
       if (!fetched.ok) await fallBackToSnapshot(sync, options.cacheDir, options.allowStale, fetched, logger);
       if (sync.vault) await fetchSecrets(sync, options.environment, Math.max(1000, deadline - Date.now()), context.signal, logger);
       const publisher = new OutputPublisher({
-        writer: sync.writer, specs: sync.specs, snapshot: { cacheDir: options.cacheDir, identity: sync.identity, sealing: sync.sealing },
-        cursor: () => engine.cursor(), logger, metrics,
+        writer: sync.writer,
+        specs: sync.specs,
+        snapshot: { cacheDir: options.cacheDir, identity: sync.identity, sealing: sync.sealing },
+        cursor: () => engine.cursor(),
+        logger,
+        metrics,
       });
       await publisher.publish(sync.store.view);
       const { lastError, renderErrors } = publisher.state;
       if (lastError !== undefined) throw new InitFailedError(`writing files failed: ${lastError}`);
       if (renderErrors.length > 0) throw new InitFailedError(`files not rendered: ${renderErrors.join('; ')}`);
-      logger.info({ namespaces: sync.namespaces.length, files: sync.specs.length, ms: Date.now() - startedAt, stale: !fetched.ok }, 'init complete');
+      logger.info(
+        { namespaces: sync.namespaces.length, files: sync.specs.length, ms: Date.now() - startedAt, stale: !fetched.ok },
+        'init complete',
+      );
       return 0;
     } finally {
       await sync.close();
@@ -63,13 +87,24 @@ export const initCommand = defineCommand({
 });
 
 async function fetchSecrets(sync: SyncContext, environment: string, timeoutMs: number, signal: AbortSignal, logger: Logger): Promise<void> {
-  const poller = new SecretPoller({ source: sync.vault!.source, refs: sync.vault!.refs, store: sync.store, environment, intervalMs: 0, backoff: sync.backoff, logger });
+  const poller = new SecretPoller({
+    source: sync.vault!.source,
+    refs: sync.vault!.refs,
+    store: sync.store,
+    environment,
+    intervalMs: 0,
+    backoff: sync.backoff,
+    logger,
+  });
   try {
-    await retryWithBackoff(async () => {
-      await poller.pollOnce();
-      const { failing, lastError } = poller.status();
-      if (failing.length > 0) throw new InitFailedError(`secrets ${failing.join(', ')} not read from Vault: ${lastError}`);
-    }, { policy: sync.backoff, signal, maxRetryTimeMs: timeoutMs });
+    await retryWithBackoff(
+      async () => {
+        await poller.pollOnce();
+        const { failing, lastError } = poller.status();
+        if (failing.length > 0) throw new InitFailedError(`secrets ${failing.join(', ')} not read from Vault: ${lastError}`);
+      },
+      { policy: sync.backoff, signal, maxRetryTimeMs: timeoutMs },
+    );
   } catch (error) {
     throw error instanceof InitFailedError ? error : new InitFailedError(`secrets not read from Vault: ${describeError(error)}`);
   } finally {
@@ -79,17 +114,28 @@ async function fetchSecrets(sync: SyncContext, environment: string, timeoutMs: n
 
 type FetchResult = { ok: true } | { ok: false; reason: string; failed: readonly string[] };
 
-async function fetchAll(engine: SyncEngine, sync: SyncContext, timeoutMs: number, signal: AbortSignal, logger: Logger): Promise<FetchResult> {
+async function fetchAll(
+  engine: SyncEngine,
+  sync: SyncContext,
+  timeoutMs: number,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<FetchResult> {
   let last: PollOutcome | undefined;
   try {
-    await retryWithBackoff(async () => {
-      last = await engine.syncOnce(signal);
-      const [namespace, error] = last.failed.entries().next().value ?? [];
-      if (namespace !== undefined) throw error;
-    }, {
-      policy: sync.backoff, signal, maxRetryTimeMs: timeoutMs,
-      onRetry: (error, attempt, delayMs) => logger.warn({ attempt, delayMs, err: describeError(error) }, 'fetch failed; retrying'),
-    });
+    await retryWithBackoff(
+      async () => {
+        last = await engine.syncOnce(signal);
+        const [namespace, error] = last.failed.entries().next().value ?? [];
+        if (namespace !== undefined) throw error;
+      },
+      {
+        policy: sync.backoff,
+        signal,
+        maxRetryTimeMs: timeoutMs,
+        onRetry: (error, attempt, delayMs) => logger.warn({ attempt, delayMs, err: describeError(error) }, 'fetch failed; retrying'),
+      },
+    );
     return { ok: true };
   } catch (error) {
     if (signal.aborted) throw new InitFailedError('interrupted before the configuration was fetched');
@@ -99,7 +145,11 @@ async function fetchAll(engine: SyncEngine, sync: SyncContext, timeoutMs: number
 }
 
 async function fallBackToSnapshot(
-  sync: SyncContext, cacheDir: string, allowStale: boolean, { reason, failed }: { reason: string; failed: readonly string[] }, logger: Logger,
+  sync: SyncContext,
+  cacheDir: string,
+  allowStale: boolean,
+  { reason, failed }: { reason: string; failed: readonly string[] },
+  logger: Logger,
 ): Promise<void> {
   if (!allowStale) throw new InitFailedError(reason);
   const snapshot = await readSnapshot(cacheDir, sync.identity).catch((error: unknown) => {
@@ -109,5 +159,8 @@ async function fallBackToSnapshot(
   // Namespaces fetched just now are newer than the snapshot: keep them, take the rest from it.
   const fromSnapshot = new Map([...snapshot.namespaces].filter(([ns]) => failed.includes(ns)));
   sync.store.restore(fromSnapshot, Math.max(snapshot.revision, sync.store.view.revision), snapshot.changedAt);
-  logger.warn({ reason, snapshotSavedAt: new Date(snapshot.savedAt).toISOString() }, 'central API unavailable; starting from the snapshot (--allow-stale)');
+  logger.warn(
+    { reason, snapshotSavedAt: new Date(snapshot.savedAt).toISOString() },
+    'central API unavailable; starting from the snapshot (--allow-stale)',
+  );
 }

@@ -6,8 +6,17 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export type { Logger };
 
 const REDACT_PATHS = [
-  'value', '*.value', 'values', 'entry.value', 'token', '*.token', 'authorization',
-  'headers.authorization', 'req.headers.authorization', 'secret', '*.secret',
+  'value',
+  '*.value',
+  'values',
+  'entry.value',
+  'token',
+  '*.token',
+  'authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'secret',
+  '*.secret',
 ];
 
 export function createLogger(options: { level: string; name: string; destination?: DestinationStream }): Logger {

@@ -15,7 +15,12 @@ export async function readSealingKey(path: string): Promise<Buffer> {
   });
   const text = raw.toString('utf8').trim();
   const key = raw.length === 32 ? raw : /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
-  if (key.length !== 32) throw new InvalidSettingError('--snapshot-key-file', path, 'a 32-byte AES-256 key: raw, 64 hex digits or base64 (e.g. openssl rand -base64 32)');
+  if (key.length !== 32)
+    throw new InvalidSettingError(
+      '--snapshot-key-file',
+      path,
+      'a 32-byte AES-256 key: raw, 64 hex digits or base64 (e.g. openssl rand -base64 32)',
+    );
   return key;
 }
 

@@ -44,12 +44,17 @@ export function snapshotPath(cacheDir: string): string {
 }
 
 export async function writeSnapshot(
-  cacheDir: string, identity: SnapshotIdentity, view: StoreView, cursor: SyncCursor, sealing: Sealing = NO_SEALING,
+  cacheDir: string,
+  identity: SnapshotIdentity,
+  view: StoreView,
+  cursor: SyncCursor,
+  sealing: Sealing = NO_SEALING,
 ): Promise<void> {
   const namespaces: Record<string, Entry[]> = {};
   const secret: Record<string, Entry[]> = {};
   for (const [ns, data] of view.namespaces) (sealing.namespaces.includes(ns) ? secret : namespaces)[ns] = [...data.values()];
-  const sealed = sealing.key && Object.keys(secret).length > 0 ? seal(JSON.stringify(secret), sealing.key, associatedData(identity)) : undefined;
+  const sealed =
+    sealing.key && Object.keys(secret).length > 0 ? seal(JSON.stringify(secret), sealing.key, associatedData(identity)) : undefined;
   const document = {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
@@ -85,9 +90,12 @@ export async function readSnapshot(cacheDir: string, identity: SnapshotIdentity,
     throw new SnapshotError(`${snapshotPath(cacheDir)} is not valid JSON (corrupt or truncated)`, { cause: error });
   }
   if (doc?.format !== SNAPSHOT_FORMAT) throw new SnapshotError(`${snapshotPath(cacheDir)} is not an llm-config snapshot`);
-  if (doc.version !== SNAPSHOT_VERSION) throw new SnapshotError(`snapshot format version ${String(doc.version)} is not ${SNAPSHOT_VERSION}`);
+  if (doc.version !== SNAPSHOT_VERSION)
+    throw new SnapshotError(`snapshot format version ${String(doc.version)} is not ${SNAPSHOT_VERSION}`);
   if (doc.environment !== identity.environment || doc.centralUrl !== identity.centralUrl) {
-    throw new SnapshotError(`snapshot was taken for ${String(doc.environment)} at ${String(doc.centralUrl)}, not ${identity.environment} at ${identity.centralUrl}`);
+    throw new SnapshotError(
+      `snapshot was taken for ${String(doc.environment)} at ${String(doc.centralUrl)}, not ${identity.environment} at ${identity.centralUrl}`,
+    );
   }
   try {
     const raw = doc.namespaces as Record<string, unknown>;

@@ -52,7 +52,11 @@ export function validateSyncOptions(options: SyncOptions): void {
     if (options.vaultAddr === undefined) throw new InvalidSettingError('--vault-addr', '', 'required with --vault-secret');
     if (options.vaultRole === undefined) throw new InvalidSettingError('--vault-role', '', 'required with --vault-secret');
     if (options.namespaces.includes(VAULT_NAMESPACE)) {
-      throw new InvalidSettingError('--namespaces', options.namespaces.join(','), `not "${VAULT_NAMESPACE}": that namespace is reserved for Vault secrets`);
+      throw new InvalidSettingError(
+        '--namespaces',
+        options.namespaces.join(','),
+        `not "${VAULT_NAMESPACE}": that namespace is reserved for Vault secrets`,
+      );
     }
     const names = options.vaultSecret.map((s) => s.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
@@ -65,7 +69,9 @@ async function readPem(setting: string, path: string | undefined): Promise<strin
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    throw new InvalidSettingError(setting, path, `a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: error });
+    throw new InvalidSettingError(setting, path, `a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+      cause: error,
+    });
   }
 }
 
@@ -73,11 +79,22 @@ async function createVaultSource(options: SyncOptions, logger: Logger): Promise<
   if (options.vaultSecret.length === 0) return undefined;
   const jwt = new WatchedFile(options.vaultJwtFile, { logger });
   await jwt.start().catch((error: unknown) => {
-    throw new InvalidSettingError('--vault-jwt-file', options.vaultJwtFile, `a readable service-account token (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: error });
+    throw new InvalidSettingError(
+      '--vault-jwt-file',
+      options.vaultJwtFile,
+      `a readable service-account token (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      { cause: error },
+    );
   });
   const source = new VaultSource({
-    address: options.vaultAddr!, namespace: options.vaultNamespace, caPem: await readPem('--vault-ca-file', options.vaultCaFile),
-    role: options.vaultRole!, authPath: options.vaultAuthPath, jwt, timeoutMs: options.vaultTimeout, logger,
+    address: options.vaultAddr!,
+    namespace: options.vaultNamespace,
+    caPem: await readPem('--vault-ca-file', options.vaultCaFile),
+    role: options.vaultRole!,
+    authPath: options.vaultAuthPath,
+    jwt,
+    timeoutMs: options.vaultTimeout,
+    logger,
   });
   return { source, jwt };
 }
@@ -88,17 +105,30 @@ export async function createSyncContext(options: SyncOptions, logger: Logger): P
   const token = options.tokenFile === undefined ? undefined : new WatchedFile(options.tokenFile, { logger });
   if (token) {
     await token.start().catch((error: unknown) => {
-      throw new InvalidSettingError('--token-file', options.tokenFile!, `a readable token file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: error });
+      throw new InvalidSettingError(
+        '--token-file',
+        options.tokenFile!,
+        `a readable token file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+        { cause: error },
+      );
     });
   }
   const [ca, cert, key] = await Promise.all([
-    readPem('--ca-file', options.caFile), readPem('--client-cert', options.clientCert), readPem('--client-key', options.clientKey),
+    readPem('--ca-file', options.caFile),
+    readPem('--client-cert', options.clientCert),
+    readPem('--client-key', options.clientKey),
   ]);
   const tls = { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }), rejectUnauthorized: !options.insecureSkipTlsVerify };
   if (options.insecureSkipTlsVerify) logger.warn('TLS verification of the central API is disabled (--insecure-skip-tls-verify)');
   const client = new CentralClient({
-    baseUrl: options.centralUrl, environment: options.environment, headers: options.centralHeader, token, tls,
-    requestTimeoutMs: options.requestTimeout, maxBodyBytes: options.maxResponseBytes, userAgent: USER_AGENT,
+    baseUrl: options.centralUrl,
+    environment: options.environment,
+    headers: options.centralHeader,
+    token,
+    tls,
+    requestTimeoutMs: options.requestTimeout,
+    maxBodyBytes: options.maxResponseBytes,
+    userAgent: USER_AGENT,
   });
   const vault = await createVaultSource(options, logger);
   if (vault) closers.push(() => vault.jwt.close());
@@ -115,7 +145,10 @@ export async function createSyncContext(options: SyncOptions, logger: Logger): P
     sealing,
     store: new ConfigStore(storeNamespaces),
     writer: new AtomicWriter(options.outputDir),
-    specs: options.files === undefined ? defaultFileSpecs(namespaces, options.fileMode) : await loadFileSpecs(options.files, storeNamespaces, options.fileMode),
+    specs:
+      options.files === undefined
+        ? defaultFileSpecs(namespaces, options.fileMode)
+        : await loadFileSpecs(options.files, storeNamespaces, options.fileMode),
     identity: { environment: options.environment, centralUrl: options.centralUrl.href },
     backoff: { baseMs: options.backoffBase, capMs: options.backoffMax },
     async close() {

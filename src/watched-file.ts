@@ -33,7 +33,9 @@ export class WatchedFile {
       const entry = basename(changed);
       if (entry !== name && !entry.startsWith('..')) return;
       this.invalidate();
-      this.read().catch((error: unknown) => this.#logger.warn({ err: (error as Error).message, path: this.path }, 'file re-read failed; keeping the previous content'));
+      this.read().catch((error: unknown) =>
+        this.#logger.warn({ err: (error as Error).message, path: this.path }, 'file re-read failed; keeping the previous content'),
+      );
     });
     this.#watcher.on('error', (error) => this.#logger.warn({ err: error, path: this.path }, 'file watch failed'));
     await new Promise<void>((resolve) => this.#watcher!.once('ready', () => resolve()));

@@ -65,7 +65,8 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions) {
       const { response } = review;
       const result = !response.allowed ? 'denied' : response.patch ? 'patched' : 'allowed';
       options.onAdmission?.(result, (performance.now() - started) / 1000);
-      if (result !== 'allowed') logger.info({ uid: response.uid, result, reason: response.status?.message, warnings: response.warnings }, 'admission');
+      if (result !== 'allowed')
+        logger.info({ uid: response.uid, result, reason: response.status?.message, warnings: response.warnings }, 'admission');
       send(res, 200, review);
     } catch (error) {
       if (errorCode(error) === 'LLMC_ERR_BAD_REVIEW') return bad((error as Error).message);

@@ -10,19 +10,39 @@ import type { InjectionDefaults } from './injection-model.ts';
 export const PREFIX = 'config.llm-dev-ops.io/';
 export const STATUS_ANNOTATION = `${PREFIX}status`;
 
-type Row<K extends keyof InjectionDefaults> = { readonly key: K; readonly parser: Parser<NonNullable<InjectionDefaults[K]>>; readonly doc: string };
-const row = <K extends keyof InjectionDefaults>(key: K, parser: Parser<NonNullable<InjectionDefaults[K]>>, doc: string): Row<K> => ({ key, parser, doc });
+type Row<K extends keyof InjectionDefaults> = {
+  readonly key: K;
+  readonly parser: Parser<NonNullable<InjectionDefaults[K]>>;
+  readonly doc: string;
+};
+const row = <K extends keyof InjectionDefaults>(key: K, parser: Parser<NonNullable<InjectionDefaults[K]>>, doc: string): Row<K> => ({
+  key,
+  parser,
+  doc,
+});
 
 /** annotation suffix → how to read it. `inject`, `status` and the per-file families are handled apart. */
 export const ANNOTATIONS = {
   environment: row('environment', p.environment, 'Environment to sync (base, development|dev, staging|stage, production|prod, edge).'),
-  namespaces: row('namespaces', p.namespaceList, 'Comma-separated namespaces of the central API to sync. Required (here or on the namespace).'),
+  namespaces: row(
+    'namespaces',
+    p.namespaceList,
+    'Comma-separated namespaces of the central API to sync. Required (here or on the namespace).',
+  ),
   'central-url': row('centralUrl', p.httpUrl, 'Central API base URL.'),
   'sync-mode': row('syncMode', p.oneOf(['stream', 'poll'] as const), 'stream (SSE, falls back to polling) or poll.'),
   'poll-interval': row('pollInterval', p.duration({ min: 1000 }), 'Poll interval, e.g. 30s.'),
-  mode: row('mode', p.oneOf(['sidecar', 'init-only'] as const), 'sidecar (init + agent) or init-only (Jobs, CronJobs: nothing left running).'),
-  'init-first': row('initFirst', p.boolean, 'Put the init container before the pod\'s own init containers.'),
-  'native-sidecar': row('nativeSidecar', p.boolean, 'Run the agent as a native sidecar (init container, restartPolicy: Always; Kubernetes ≥ 1.29).'),
+  mode: row(
+    'mode',
+    p.oneOf(['sidecar', 'init-only'] as const),
+    'sidecar (init + agent) or init-only (Jobs, CronJobs: nothing left running).',
+  ),
+  'init-first': row('initFirst', p.boolean, "Put the init container before the pod's own init containers."),
+  'native-sidecar': row(
+    'nativeSidecar',
+    p.boolean,
+    'Run the agent as a native sidecar (init container, restartPolicy: Always; Kubernetes ≥ 1.29).',
+  ),
   'mount-path': row('mountPath', p.absolutePath, 'Where app containers see the files.'),
   containers: row('containers', p.dnsLabelList, 'App containers that get the mount and env (default: all).'),
   'reload-url': row('reloadUrl', p.httpUrl, 'POST here after files changed.'),
@@ -34,7 +54,6 @@ export const ANNOTATIONS = {
   'memory-limit': row('memoryLimit', p.quantity, 'Agent and init memory limit.'),
   'vault-role': row('vaultRole', p.text, 'Vault Kubernetes auth role for vault-secret-<name> (docs/vault.md).'),
 } as const;
-
 
 export type Annotations = Readonly<Record<string, string>>;
 

@@ -45,10 +45,15 @@ type AgentFlag = keyof typeof agentOptionTable;
 /** `--flag=value` pairs; a key that is not an agent flag does not compile. */
 function flags(values: Partial<Record<AgentFlag, string | readonly string[] | undefined>>): string[] {
   return Object.entries(values).flatMap(([key, value]) =>
-    value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((v: string) => `--${flagName(key)}=${v}`));
+    value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((v: string) => `--${flagName(key)}=${v}`),
+  );
 }
 
-function sharedFlags(model: InjectionModel, settings: InjectorSettings, fileMode: string): Partial<Record<AgentFlag, string | readonly string[]>> {
+function sharedFlags(
+  model: InjectionModel,
+  settings: InjectorSettings,
+  fileMode: string,
+): Partial<Record<AgentFlag, string | readonly string[]>> {
   return {
     centralUrl: model.centralUrl.href,
     environment: model.environment,
@@ -60,8 +65,11 @@ function sharedFlags(model: InjectionModel, settings: InjectorSettings, fileMode
     ...(model.files && { files: JSON.stringify(model.files) }),
     ...(settings.centralHeaders.length > 0 && { centralHeader: settings.centralHeaders.map(([n, v]) => `${n}: ${v}`) }),
     ...(model.vaultSecrets.length > 0 && {
-      vaultAddr: settings.vault.address!.href, vaultRole: model.vaultRole, vaultAuthPath: settings.vault.authPath,
-      vaultJwtFile: PATHS.vaultToken, vaultSecret: model.vaultSecrets,
+      vaultAddr: settings.vault.address!.href,
+      vaultRole: model.vaultRole,
+      vaultAuthPath: settings.vault.authPath,
+      vaultJwtFile: PATHS.vaultToken,
+      vaultSecret: model.vaultSecrets,
     }),
   };
 }
@@ -91,12 +99,14 @@ const ownMounts = (): K8s[] => [
 ];
 
 const resources = (model: InjectionModel, placement: Placement): K8s =>
-  placement.podLevelResources ? {} : {
-    resources: {
-      requests: { cpu: model.cpuRequest, memory: model.memoryRequest },
-      limits: { cpu: model.cpuLimit, memory: model.memoryLimit },
-    },
-  };
+  placement.podLevelResources
+    ? {}
+    : {
+        resources: {
+          requests: { cpu: model.cpuRequest, memory: model.memoryRequest },
+          limits: { cpu: model.cpuLimit, memory: model.memoryLimit },
+        },
+      };
 
 export function initContainer(model: InjectionModel, settings: InjectorSettings, placement: Placement): K8s {
   return {
@@ -116,17 +126,20 @@ export function agentContainer(model: InjectionModel, settings: InjectorSettings
     name: NAMES.agent,
     image: settings.agentImage,
     imagePullPolicy: settings.imagePullPolicy,
-    args: ['agent', ...flags({
-      ...sharedFlags(model, settings, placement.fileMode),
-      syncMode: model.syncMode,
-      pollInterval: formatDurationMs(model.pollInterval),
-      httpAddr: AGENT_HTTP_ADDR,
-      socket: PATHS.socket,
-      adminAddr: `0.0.0.0:${AGENT_ADMIN_PORT}`,
-      reloadUrl: model.reloadUrl?.href,
-      reloadProcess: model.reloadProcess,
-      reloadSignal: model.reloadProcess ? model.reloadSignal ?? 'SIGHUP' : undefined,
-    })],
+    args: [
+      'agent',
+      ...flags({
+        ...sharedFlags(model, settings, placement.fileMode),
+        syncMode: model.syncMode,
+        pollInterval: formatDurationMs(model.pollInterval),
+        httpAddr: AGENT_HTTP_ADDR,
+        socket: PATHS.socket,
+        adminAddr: `0.0.0.0:${AGENT_ADMIN_PORT}`,
+        reloadUrl: model.reloadUrl?.href,
+        reloadProcess: model.reloadProcess,
+        reloadSignal: model.reloadProcess ? (model.reloadSignal ?? 'SIGHUP') : undefined,
+      }),
+    ],
     ...(native && { restartPolicy: 'Always' }),
     ports: [{ name: 'llmc-admin', containerPort: AGENT_ADMIN_PORT, protocol: 'TCP' }],
     // Native sidecars gate the app containers on the startup probe: they start only once the agent serves data.
@@ -141,14 +154,18 @@ export function agentContainer(model: InjectionModel, settings: InjectorSettings
 
 export function volumes(model: InjectionModel, settings: InjectorSettings): K8s[] {
   const secrets = model.vaultSecrets.length > 0;
-  const token = (audience: string, path: string) => ({ serviceAccountToken: { audience, expirationSeconds: settings.tokenExpirationSeconds, path } });
+  const token = (audience: string, path: string) => ({
+    serviceAccountToken: { audience, expirationSeconds: settings.tokenExpirationSeconds, path },
+  });
   return [
     // Secrets are rendered only to memory: a medium-Memory emptyDir never touches the node's disk.
     { name: NAMES.filesVolume, emptyDir: secrets ? { medium: 'Memory' } : {} },
     { name: NAMES.runVolume, emptyDir: {} },
     {
       name: NAMES.tokenVolume,
-      projected: { sources: [token(settings.tokenAudience, 'token'), ...(secrets ? [token(settings.vault.tokenAudience, 'vault-token')] : [])] },
+      projected: {
+        sources: [token(settings.tokenAudience, 'token'), ...(secrets ? [token(settings.vault.tokenAudience, 'vault-token')] : [])],
+      },
     },
   ];
 }

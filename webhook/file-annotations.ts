@@ -14,7 +14,8 @@ const ATTRIBUTE = /^(.+)-(format|mode)$/;
 export function filesFromAnnotations(pod: Annotations, namespace: Annotations): FileEntry[] | undefined {
   const merged: Record<string, string> = {};
   for (const source of [namespace, pod]) {
-    for (const [k, v] of Object.entries(source)) if (k.startsWith(`${PREFIX}file-`) || k.startsWith(`${PREFIX}template-`)) merged[k.slice(PREFIX.length)] = v;
+    for (const [k, v] of Object.entries(source))
+      if (k.startsWith(`${PREFIX}file-`) || k.startsWith(`${PREFIX}template-`)) merged[k.slice(PREFIX.length)] = v;
   }
   const entries = new Map<string, FileEntry>();
   const attributes: Array<[string, 'format' | 'mode', string]> = [];
@@ -23,7 +24,8 @@ export function filesFromAnnotations(pod: Annotations, namespace: Annotations): 
     const name = key.slice('file-'.length);
     const attribute = ATTRIBUTE.exec(name);
     // "file-app.env-mode" is the mode of file-app.env when that exists; otherwise a file named "app.env-mode".
-    if (attribute && merged[`file-${attribute[1]}`] !== undefined) attributes.push([attribute[1]!, attribute[2] as 'format' | 'mode', value]);
+    if (attribute && merged[`file-${attribute[1]}`] !== undefined)
+      attributes.push([attribute[1]!, attribute[2] as 'format' | 'mode', value]);
     else entries.set(name, { name, source: value });
   }
   for (const [name, attribute, value] of attributes) entries.get(name)![attribute] = value;
@@ -31,7 +33,8 @@ export function filesFromAnnotations(pod: Annotations, namespace: Annotations): 
     if (!key.startsWith('template-')) continue;
     const name = key.slice('template-'.length);
     const entry = entries.get(name);
-    if (!entry) throw new InvalidSettingError(`${PREFIX}${key}`, value, `needs ${PREFIX}file-${name} naming the template's source namespace`);
+    if (!entry)
+      throw new InvalidSettingError(`${PREFIX}${key}`, value, `needs ${PREFIX}file-${name} naming the template's source namespace`);
     entry.template = value;
   }
   if (entries.size === 0) return undefined;
@@ -44,10 +47,14 @@ export function checkFileEntries(entries: readonly FileEntry[], namespaces: read
     parseFileSpecDocument([entry], namespaces, 0o440, (accepted) => {
       const detail = accepted.replace(/^entry 1 \("[^"]*"\): /, '');
       // Name the annotation the problem is in: the template, the -mode or -format attribute, or the file itself.
-      const [annotation, value] = entry.template !== undefined && /template/.test(detail) ? [`template-${entry.name}`, entry.template]
-        : detail.startsWith('mode') && entry.mode !== undefined ? [`file-${entry.name}-mode`, entry.mode]
-        : detail.startsWith('format') && entry.format !== undefined ? [`file-${entry.name}-format`, entry.format]
-        : [`file-${entry.name}`, entry.source];
+      const [annotation, value] =
+        entry.template !== undefined && /template/.test(detail)
+          ? [`template-${entry.name}`, entry.template]
+          : detail.startsWith('mode') && entry.mode !== undefined
+            ? [`file-${entry.name}-mode`, entry.mode]
+            : detail.startsWith('format') && entry.format !== undefined
+              ? [`file-${entry.name}-format`, entry.format]
+              : [`file-${entry.name}`, entry.source];
       throw new InvalidSettingError(`${PREFIX}${annotation}`, value, detail);
     });
   }

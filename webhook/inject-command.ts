@@ -12,9 +12,10 @@ import { injectionDefaults, injectionOptionTable, injectorSettings } from './web
 import { injectManifest } from './workload.ts';
 
 async function readInput(path: string, stdin: NodeJS.ReadableStream): Promise<string> {
-  if (path !== '-') return readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new InvalidSettingError('--file', path, `a readable YAML file (${error.code})`);
-  });
+  if (path !== '-')
+    return readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new InvalidSettingError('--file', path, `a readable YAML file (${error.code})`);
+    });
   let text = '';
   for await (const chunk of stdin) text += chunk;
   return text;
@@ -25,7 +26,14 @@ export const injectCommand = defineCommand({
   summary: 'Print Kubernetes YAML with the sidecar injected, exactly as the webhook would mutate it.',
   usage: 'llm-config inject [-f FILE|-] [injection defaults…]',
   options: {
-    file: withShort(option(p.path, '-', 'YAML to read: Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob (others pass through); "-" for stdin.'), 'f'),
+    file: withShort(
+      option(
+        p.path,
+        '-',
+        'YAML to read: Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob (others pass through); "-" for stdin.',
+      ),
+      'f',
+    ),
     ...injectionOptionTable,
   },
   async run(options, context) {
@@ -34,7 +42,8 @@ export const injectCommand = defineCommand({
     const mutateContext = { defaults: injectionDefaults(options), settings: injectorSettings(options), namespaceAnnotations: () => ({}) };
     const out: string[] = [];
     for (const document of list) {
-      if (document.errors.length > 0) throw new InvalidSettingError('--file', options.file, `valid YAML (${document.errors[0]!.message.split('\n')[0]})`);
+      if (document.errors.length > 0)
+        throw new InvalidSettingError('--file', options.file, `valid YAML (${document.errors[0]!.message.split('\n')[0]})`);
       const value = document.toJS();
       if (value === null || value === undefined) continue;
       const result = injectManifest(value, mutateContext);

@@ -47,8 +47,11 @@ export function wantsInjection(pod: Annotations, namespace: Annotations): boolea
 export function buildModel(pod: Annotations, namespace: Annotations, defaults: InjectionDefaults): InjectionModel {
   const unknown = [...unknownAnnotations(pod), ...unknownAnnotations(namespace)];
   if (unknown.length > 0) {
-    throw new InvalidSettingError(`${PREFIX}${unknown[0]}`, pod[`${PREFIX}${unknown[0]}`] ?? namespace[`${PREFIX}${unknown[0]}`] ?? '',
-      `unknown annotation (known: inject, ${Object.keys(ANNOTATIONS).join(', ')}, file-<name>[-format|-mode], template-<name>, vault-secret-<name>)`);
+    throw new InvalidSettingError(
+      `${PREFIX}${unknown[0]}`,
+      pod[`${PREFIX}${unknown[0]}`] ?? namespace[`${PREFIX}${unknown[0]}`] ?? '',
+      `unknown annotation (known: inject, ${Object.keys(ANNOTATIONS).join(', ')}, file-<name>[-format|-mode], template-<name>, vault-secret-<name>)`,
+    );
   }
   const values: Record<string, unknown> = { ...defaults };
   for (const [name, row] of Object.entries(ANNOTATIONS)) {
@@ -56,8 +59,10 @@ export function buildModel(pod: Annotations, namespace: Annotations, defaults: I
     if (value !== undefined) values[row.key] = value;
   }
   const model = values as Omit<InjectionModel, 'files'> & { namespaces: readonly string[] | undefined; centralUrl: URL | undefined };
-  if (model.namespaces === undefined) throw new InvalidSettingError(`${PREFIX}namespaces`, '', 'required: the central API namespaces to sync, e.g. "ml-service,shared"');
-  if (model.centralUrl === undefined) throw new InvalidSettingError(`${PREFIX}central-url`, '', 'required: no default central URL is configured on the webhook');
+  if (model.namespaces === undefined)
+    throw new InvalidSettingError(`${PREFIX}namespaces`, '', 'required: the central API namespaces to sync, e.g. "ml-service,shared"');
+  if (model.centralUrl === undefined)
+    throw new InvalidSettingError(`${PREFIX}central-url`, '', 'required: no default central URL is configured on the webhook');
   checkConsistency(model, pod, namespace);
   const vaultSecrets = vaultSecretsFromAnnotations(pod, namespace, model.vaultRole);
   const files = filesFromAnnotations(pod, namespace);
@@ -66,7 +71,10 @@ export function buildModel(pod: Annotations, namespace: Annotations, defaults: I
 }
 
 function checkConsistency(model: Omit<InjectionModel, 'files'>, pod: Annotations, namespace: Annotations): void {
-  for (const [resource, request, limit] of [['cpu', model.cpuRequest, model.cpuLimit], ['memory', model.memoryRequest, model.memoryLimit]] as const) {
+  for (const [resource, request, limit] of [
+    ['cpu', model.cpuRequest, model.cpuLimit],
+    ['memory', model.memoryRequest, model.memoryLimit],
+  ] as const) {
     if (quantityValue(request) > quantityValue(limit)) {
       throw new InvalidSettingError(`${PREFIX}${resource}-request`, request, `at most the ${resource} limit (${limit})`);
     }
@@ -74,7 +82,12 @@ function checkConsistency(model: Omit<InjectionModel, 'files'>, pod: Annotations
   const has = (name: string) => pod[`${PREFIX}${name}`] !== undefined || namespace[`${PREFIX}${name}`] !== undefined;
   if (model.mode === 'init-only') {
     for (const name of ['reload-url', 'reload-process', 'reload-signal']) {
-      if (has(name)) throw new InvalidSettingError(`${PREFIX}${name}`, pod[`${PREFIX}${name}`] ?? namespace[`${PREFIX}${name}`]!, 'not with mode: init-only (no agent runs to send it)');
+      if (has(name))
+        throw new InvalidSettingError(
+          `${PREFIX}${name}`,
+          pod[`${PREFIX}${name}`] ?? namespace[`${PREFIX}${name}`]!,
+          'not with mode: init-only (no agent runs to send it)',
+        );
     }
   }
   if (has('reload-signal') && model.reloadProcess === undefined) {

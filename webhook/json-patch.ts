@@ -24,7 +24,7 @@ export class PatchBuilder {
   /** Insert `items` at the front of the array at `path`, in order, creating it when absent. */
   prepend(path: string, existing: readonly unknown[] | undefined, items: readonly unknown[]): void {
     if (existing === undefined || existing.length === 0) return this.append(path, existing, items);
-    items.forEach((item, i) => this.operations.push({ op: 'add', path: `${path}/${i}`, value: item }));
+    for (const [i, item] of items.entries()) this.operations.push({ op: 'add', path: `${path}/${i}`, value: item });
   }
 
   /** Set `key` in the object at `path`, creating the object when absent. */

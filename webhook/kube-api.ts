@@ -3,7 +3,17 @@
 // informer over namespaces so admission reads namespace defaults from memory and never
 // waits on the API server.
 
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, PatchStrategy, makeInformer, setHeaderOptions, type V1Namespace, type Informer, type ObjectCache } from '@kubernetes/client-node';
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  makeInformer,
+  setHeaderOptions,
+  type V1Namespace,
+  type Informer,
+  type ObjectCache,
+} from '@kubernetes/client-node';
 import type { Logger } from '../src/logger.ts';
 import { describeError } from '../src/errors.ts';
 import { PREFIX } from './annotations.ts';

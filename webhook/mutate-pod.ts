@@ -28,8 +28,11 @@ export type PodMutation = { readonly patch: PatchOperation[]; readonly warnings:
 export function mutatePod(pod: PodLike, model: InjectionModel, settings: InjectorSettings): PodMutation {
   const spec = pod.spec;
   if (model.vaultSecrets.length > 0 && settings.vault.address === undefined) {
-    throw new InvalidSettingError(`config.llm-dev-ops.io/vault-secret-${model.vaultSecrets[0]!.split('=')[0]}`, model.vaultSecrets[0]!.split('=')[1]!,
-      'a webhook with a Vault address (chart value vault.address, flag --vault-addr); none is configured');
+    throw new InvalidSettingError(
+      `config.llm-dev-ops.io/vault-secret-${model.vaultSecrets[0]!.split('=')[0]}`,
+      model.vaultSecrets[0]!.split('=')[1]!,
+      'a webhook with a Vault address (chart value vault.address, flag --vault-addr); none is configured',
+    );
   }
   const targets = targetContainers(spec.containers, model);
   checkCollisions(pod, targets, model);
@@ -40,13 +43,19 @@ export function mutatePod(pod: PodLike, model: InjectionModel, settings: Injecto
     podLevelResources: spec.resources !== undefined,
   };
   if (placement.podLevelResources) {
-    warnings.push('the pod sets spec.resources (pod-level): llm-config containers get no resources of their own and share the pod\'s budget; cpu-/memory- annotations do not apply');
+    warnings.push(
+      "the pod sets spec.resources (pod-level): llm-config containers get no resources of their own and share the pod's budget; cpu-/memory- annotations do not apply",
+    );
   }
   if (model.reloadProcess && !spec.shareProcessNamespace) {
-    warnings.push('config.llm-dev-ops.io/reload-process is set but the pod does not set shareProcessNamespace: true; the agent will not see the process');
+    warnings.push(
+      'config.llm-dev-ops.io/reload-process is set but the pod does not set shareProcessNamespace: true; the agent will not see the process',
+    );
   }
   if (spec.hostNetwork) {
-    warnings.push(`hostNetwork: the agent listens on the node's ${'127.0.0.1:8080'} and :9102; two injected hostNetwork pods on one node collide`);
+    warnings.push(
+      `hostNetwork: the agent listens on the node's ${'127.0.0.1:8080'} and :9102; two injected hostNetwork pods on one node collide`,
+    );
   }
 
   const patch = new PatchBuilder();
@@ -60,7 +69,8 @@ export function mutatePod(pod: PodLike, model: InjectionModel, settings: Injecto
   const ours = [initContainer(model, settings, placement), ...(native ? [agentContainer(model, settings, placement, true)] : [])];
   if (model.initFirst) patch.prepend('/spec/initContainers', spec.initContainers, ours);
   else patch.append('/spec/initContainers', spec.initContainers, ours);
-  if (model.mode === 'sidecar' && !native) patch.append('/spec/containers', spec.containers, [agentContainer(model, settings, placement, false)]);
+  if (model.mode === 'sidecar' && !native)
+    patch.append('/spec/containers', spec.containers, [agentContainer(model, settings, placement, false)]);
   patch.setKey('/metadata/annotations', pod.metadata?.annotations, STATUS_ANNOTATION, 'injected');
   return { patch: patch.operations, warnings };
 }
@@ -70,7 +80,9 @@ function targetContainers(containers: Container[], model: InjectionModel): numbe
   return model.containers.map((name) => {
     const index = containers.findIndex((c) => c.name === name);
     if (index === -1) {
-      throw new InjectionConflictError(`config.llm-dev-ops.io/containers=${model.containers!.join(',')}: no container "${name}" in the pod (containers: ${containers.map((c) => c.name).join(', ')})`);
+      throw new InjectionConflictError(
+        `config.llm-dev-ops.io/containers=${model.containers!.join(',')}: no container "${name}" in the pod (containers: ${containers.map((c) => c.name).join(', ')})`,
+      );
     }
     return index;
   });
@@ -82,7 +94,8 @@ function checkCollisions(pod: PodLike, targets: number[], model: InjectionModel)
     throw new InjectionConflictError(`cannot inject: ${what} already exists in the pod; rename it or remove config.llm-dev-ops.io/inject`);
   };
   for (const volume of spec.volumes ?? []) if (Object.values(NAMES).includes(volume.name as never)) clash(`volume "${volume.name}"`);
-  for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) if (c.name === NAMES.init || c.name === NAMES.agent) clash(`container "${c.name}"`);
+  for (const c of [...spec.containers, ...(spec.initContainers ?? [])])
+    if (c.name === NAMES.init || c.name === NAMES.agent) clash(`container "${c.name}"`);
   const envNames = appEnv(model).map((e) => e.name as string);
   const mountPaths = appMounts(model).map((m) => m.mountPath as string);
   for (const index of targets) {

@@ -41,7 +41,9 @@ export function decodeReview(body: unknown): AdmissionRequest {
   const review = body as { apiVersion?: unknown; kind?: unknown; request?: Record<string, unknown> } | null;
   if (typeof review !== 'object' || review === null) throw new ReviewDecodeError('body is not a JSON object');
   if (review.apiVersion !== 'admission.k8s.io/v1' || review.kind !== 'AdmissionReview') {
-    throw new ReviewDecodeError(`expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got ${String(review.apiVersion)} ${String(review.kind)}`);
+    throw new ReviewDecodeError(
+      `expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got ${String(review.apiVersion)} ${String(review.kind)}`,
+    );
   }
   const request = review.request;
   if (typeof request !== 'object' || request === null || typeof request.uid !== 'string' || request.uid === '') {
@@ -57,8 +59,11 @@ export function decodeReview(body: unknown): AdmissionRequest {
 /** Allowed with a patch, allowed unchanged, or denied with a message naming the annotation. */
 export function mutate(body: unknown, context: MutateContext): AdmissionResponse {
   const request = decodeReview(body);
-  const reply = (response: Omit<AdmissionResponse['response'], 'uid'>): AdmissionResponse =>
-    ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: request.uid, ...response } });
+  const reply = (response: Omit<AdmissionResponse['response'], 'uid'>): AdmissionResponse => ({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: { uid: request.uid, ...response },
+  });
   const pod = request.object;
   const namespace = request.namespace ?? pod.metadata?.namespace ?? 'default';
   const podAnnotations = pod.metadata?.annotations ?? {};
@@ -72,7 +77,9 @@ export function mutate(body: unknown, context: MutateContext): AdmissionResponse
     const model = buildModel(podAnnotations, namespaceAnnotations, context.defaults);
     const { patch, warnings } = mutatePod(pod, model, context.settings);
     return reply({
-      allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
       ...(warnings.length > 0 && { warnings }),
     });
   } catch (error) {

@@ -24,7 +24,10 @@ function serial(): string {
 
 async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  return `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END PRIVATE KEY-----\n`;
 }
 
 /** DNS names a Service is reached by from the API server. */
@@ -32,13 +35,22 @@ export function serviceDnsNames(service: string, namespace: string): string[] {
   return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 }
 
-export async function generateTlsMaterial(options: { commonName: string; dnsNames: readonly string[]; ipAddresses?: readonly string[]; validityDays: number }): Promise<TlsMaterial> {
+export async function generateTlsMaterial(options: {
+  commonName: string;
+  dnsNames: readonly string[];
+  ipAddresses?: readonly string[];
+  validityDays: number;
+}): Promise<TlsMaterial> {
   const notBefore = new Date(Date.now() - 5 * 60_000); // tolerate small clock skew
   const notAfter = new Date(Date.now() + options.validityDays * DAY_MS);
   const caKeys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as KeyPair;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(), name: `CN=${options.commonName} CA ${new Date().toISOString().slice(0, 10)}`, notBefore, notAfter,
-    keys: caKeys, signingAlgorithm: ALGORITHM,
+    serialNumber: serial(),
+    name: `CN=${options.commonName} CA ${new Date().toISOString().slice(0, 10)}`,
+    notBefore,
+    notAfter,
+    keys: caKeys,
+    signingAlgorithm: ALGORITHM,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -46,10 +58,19 @@ export async function generateTlsMaterial(options: { commonName: string; dnsName
     ],
   });
   const leafKeys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as KeyPair;
-  const names = [...options.dnsNames.map((value) => ({ type: 'dns' as const, value })), ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value }))];
+  const names = [
+    ...options.dnsNames.map((value) => ({ type: 'dns' as const, value })),
+    ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
   const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(), subject: `CN=${options.commonName}`, issuer: ca.subject, notBefore, notAfter,
-    signingKey: caKeys.privateKey, publicKey: leafKeys.publicKey, signingAlgorithm: ALGORITHM,
+    serialNumber: serial(),
+    subject: `CN=${options.commonName}`,
+    issuer: ca.subject,
+    notBefore,
+    notAfter,
+    signingKey: caKeys.privateKey,
+    publicKey: leafKeys.publicKey,
+    signingAlgorithm: ALGORITHM,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),

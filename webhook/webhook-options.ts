@@ -13,7 +13,7 @@ export const injectionOptionTable = {
   syncMode: option(p.oneOf(['stream', 'poll'] as const), 'stream', 'Default sync mode.'),
   pollInterval: option(p.duration({ min: 1000 }), '30s', 'Default poll interval.'),
   mode: option(p.oneOf(['sidecar', 'init-only'] as const), 'sidecar', 'Default injection mode.'),
-  initFirst: flag(p.boolean, 'false', 'Default: put the init container before the pod\'s own init containers.'),
+  initFirst: flag(p.boolean, 'false', "Default: put the init container before the pod's own init containers."),
   nativeSidecar: flag(p.boolean, 'true', 'Default: run the agent as a native sidecar (Kubernetes ≥ 1.29).'),
   mountPath: option(p.absolutePath, '/etc/llm-config', 'Default mount path of the files in app containers.'),
   cpuRequest: option(p.quantity, '50m', 'Default agent/init CPU request.'),
@@ -24,10 +24,14 @@ export const injectionOptionTable = {
   initImage: option(p.image, 'ghcr.io/llm-dev-ops/llm-config-init:0.1.0', 'Image of the init container.'),
   imagePullPolicy: option(p.oneOf(['IfNotPresent', 'Always', 'Never'] as const), 'IfNotPresent', 'Pull policy of the injected images.'),
   tokenAudience: option(p.text, 'llm-config', 'Audience of the projected service-account token sent to the central API.'),
-  tokenExpiration: option(p.duration({ min: 600_000, max: 86_400_000 }), '1h', 'Lifetime of the projected token (kubelet rotates it at 80 %).'),
+  tokenExpiration: option(
+    p.duration({ min: 600_000, max: 86_400_000 }),
+    '1h',
+    'Lifetime of the projected token (kubelet rotates it at 80 %).',
+  ),
   centralHeader: repeatable(p.header, "Extra central API header for every injected agent, e.g. 'X-Forwarded-Proto: https'."),
   vaultAddr: optional(p.httpUrl, 'Vault address for pods that annotate vault-secret-<name>.'),
-  vaultAuthPath: option(p.text, 'kubernetes', 'Mount path of Vault\'s Kubernetes auth method.'),
+  vaultAuthPath: option(p.text, 'kubernetes', "Mount path of Vault's Kubernetes auth method."),
   vaultTokenAudience: option(p.text, 'vault', 'Audience of the projected token the agent logs in to Vault with.'),
 };
 
@@ -35,17 +39,35 @@ export type InjectionOptions = OptionsOf<typeof injectionOptionTable>;
 
 export function injectionDefaults(o: InjectionOptions): InjectionDefaults {
   return {
-    environment: o.environment, namespaces: o.namespaces, centralUrl: o.centralUrl, syncMode: o.syncMode, pollInterval: o.pollInterval,
-    mode: o.mode, initFirst: o.initFirst, nativeSidecar: o.nativeSidecar, mountPath: o.mountPath, containers: undefined,
-    reloadUrl: undefined, reloadSignal: undefined, reloadProcess: undefined,
-    cpuRequest: o.cpuRequest, cpuLimit: o.cpuLimit, memoryRequest: o.memoryRequest, memoryLimit: o.memoryLimit, vaultRole: undefined,
+    environment: o.environment,
+    namespaces: o.namespaces,
+    centralUrl: o.centralUrl,
+    syncMode: o.syncMode,
+    pollInterval: o.pollInterval,
+    mode: o.mode,
+    initFirst: o.initFirst,
+    nativeSidecar: o.nativeSidecar,
+    mountPath: o.mountPath,
+    containers: undefined,
+    reloadUrl: undefined,
+    reloadSignal: undefined,
+    reloadProcess: undefined,
+    cpuRequest: o.cpuRequest,
+    cpuLimit: o.cpuLimit,
+    memoryRequest: o.memoryRequest,
+    memoryLimit: o.memoryLimit,
+    vaultRole: undefined,
   };
 }
 
 export function injectorSettings(o: InjectionOptions): InjectorSettings {
   return {
-    agentImage: o.agentImage, initImage: o.initImage, imagePullPolicy: o.imagePullPolicy, tokenAudience: o.tokenAudience,
-    tokenExpirationSeconds: Math.round(o.tokenExpiration / 1000), centralHeaders: o.centralHeader,
+    agentImage: o.agentImage,
+    initImage: o.initImage,
+    imagePullPolicy: o.imagePullPolicy,
+    tokenAudience: o.tokenAudience,
+    tokenExpirationSeconds: Math.round(o.tokenExpiration / 1000),
+    centralHeaders: o.centralHeader,
     vault: { address: o.vaultAddr, authPath: o.vaultAuthPath, tokenAudience: o.vaultTokenAudience },
   };
 }

@@ -17,7 +17,12 @@ const TEMPLATE_PATHS: Record<string, string[]> = {
   CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
 };
 
-export type InjectOutcome = { readonly manifest: unknown; readonly injected: boolean; readonly warnings: string[]; readonly denied?: string };
+export type InjectOutcome = {
+  readonly manifest: unknown;
+  readonly injected: boolean;
+  readonly warnings: string[];
+  readonly denied?: string;
+};
 
 /** Injects into one manifest exactly as the webhook would; other kinds pass through untouched. */
 export function injectManifest(manifest: unknown, context: MutateContext): InjectOutcome {
@@ -25,12 +30,21 @@ export function injectManifest(manifest: unknown, context: MutateContext): Injec
   const path = object && typeof object === 'object' ? TEMPLATE_PATHS[object.kind ?? ''] : undefined;
   if (path === undefined) return { manifest, injected: false, warnings: [] };
   const copy = structuredClone(object) as Record<string, unknown>;
-  const parent = path.slice(0, -1).reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, copy);
+  const parent = path
+    .slice(0, -1)
+    .reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, copy);
   const template = (path.length === 0 ? copy : parent?.[path.at(-1)!]) as PodLike | undefined;
   if (!template?.spec) return { manifest, injected: false, warnings: [] };
   const review = {
-    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-    request: { uid: 'inject-preview', kind: { kind: 'Pod' }, operation: 'CREATE', namespace: object.metadata?.namespace ?? 'default', object: { metadata: template.metadata ?? {}, spec: template.spec } },
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'inject-preview',
+      kind: { kind: 'Pod' },
+      operation: 'CREATE',
+      namespace: object.metadata?.namespace ?? 'default',
+      object: { metadata: template.metadata ?? {}, spec: template.spec },
+    },
   };
   const { response } = mutate(review, context);
   if (!response.allowed) return { manifest, injected: false, warnings: [], denied: response.status?.message };

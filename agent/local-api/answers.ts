@@ -38,7 +38,8 @@ function notFound(what: string): Answer {
 /** The answer for one value route on one view; 404s name what was not found. */
 export function buildAnswer(view: StoreView, route: ValueRoute, namespace: string, key: string | undefined): Answer {
   const data = view.namespaces.get(namespace);
-  if (data === undefined) return notFound(`namespace "${namespace}" is not synced by this agent (synced: ${[...view.namespaces.keys()].join(', ')})`);
+  if (data === undefined)
+    return notFound(`namespace "${namespace}" is not synced by this agent (synced: ${[...view.namespaces.keys()].join(', ')})`);
   if (route === 'namespace') {
     const entries = [...data.keys()].sort().map((k) => data.get(k)!);
     return jsonAnswer(200, entries, etagOf(entries.map(entryFingerprint).join('\n') + namespace));

@@ -36,14 +36,19 @@ export function createLocalApi(ctx: LocalApiContext) {
 
   function valueRead(route: ValueRoute, req: IncomingMessage, segments: string[], query: string): Answer {
     if (ctx.requireRequestHeader && req.headers[REQUEST_HEADER] !== 'true') {
-      return errorAnswer(403, 'Forbidden', 'value reads need the header "X-LLM-Config-Request: true" (SSRF guard, --require-request-header)');
+      return errorAnswer(
+        403,
+        'Forbidden',
+        'value reads need the header "X-LLM-Config-Request: true" (SSRF guard, --require-request-header)',
+      );
     }
     if (query !== '') {
       const env = new URLSearchParams(query).get('env');
       if (env !== null && env !== ctx.environment) {
         const canonical = canonicalEnvironment(env);
         if (canonical === undefined) return errorAnswer(400, 'Bad Request', `Unknown environment: ${env}`);
-        if (canonical !== ctx.environment) return errorAnswer(404, 'Not Found', `this agent serves environment "${ctx.environment}", not "${canonical}"`);
+        if (canonical !== ctx.environment)
+          return errorAnswer(404, 'Not Found', `this agent serves environment "${ctx.environment}", not "${canonical}"`);
       }
     }
     return cache.get(ctx.store.view, route, segments[0]!, segments[1]);
@@ -64,11 +69,14 @@ export function createLocalApi(ctx: LocalApiContext) {
       case '/v1/watch':
         return { template: path, run: () => (method === 'GET' ? ctx.watchers.longPoll(new URLSearchParams(query), req) : readOnly()) };
       case '/v1/events':
-        return { template: path, run: () => {
-          if (method !== 'GET') return readOnly();
-          ctx.watchers.events(req, res, { 'x-config-revision': String(ctx.store.view.revision) });
-          return 'streaming';
-        } };
+        return {
+          template: path,
+          run: () => {
+            if (method !== 'GET') return readOnly();
+            ctx.watchers.events(req, res, { 'x-config-revision': String(ctx.store.view.revision) });
+            return 'streaming';
+          },
+        };
       case '/v1/status':
         return { template: path, run: () => (readable ? jsonAnswer(200, ctx.status()) : readOnly()) };
       case '/v1/shutdown':
@@ -80,7 +88,8 @@ export function createLocalApi(ctx: LocalApiContext) {
 
   function shutdown(req: IncomingMessage): Answer {
     if (req.method !== 'POST') return errorAnswer(405, 'Method Not Allowed', 'POST /v1/shutdown stops the agent');
-    if (req.headers[REQUEST_HEADER] !== 'true') return errorAnswer(403, 'Forbidden', 'shutdown needs the header "X-LLM-Config-Request: true"');
+    if (req.headers[REQUEST_HEADER] !== 'true')
+      return errorAnswer(403, 'Forbidden', 'shutdown needs the header "X-LLM-Config-Request: true"');
     setImmediate(ctx.requestShutdown);
     return jsonAnswer(202, { status: 'shutting down' });
   }
@@ -119,10 +128,14 @@ export function createLocalApi(ctx: LocalApiContext) {
     let route: Route = { template: 'other', run: () => errorAnswer(500, 'Internal Server Error', 'unrouted') };
     let result: Answer | Promise<Answer> | 'streaming';
     try {
-      route = url.length > MAX_URL ? { template: 'other', run: () => errorAnswer(414, 'URI Too Long', `request URLs are limited to ${MAX_URL} bytes`) }
-        : hasBody(req) && (req.method === 'GET' || req.method === 'HEAD') ? { template: 'other', run: () => errorAnswer(413, 'Content Too Large', 'this API takes no request body') }
-        : !authorised(req, ctx.localToken) ? { template: 'other', run: () => errorAnswer(401, 'Unauthorized', 'a bearer token from --local-token-file is required') }
-        : match(req, res, path, query);
+      route =
+        url.length > MAX_URL
+          ? { template: 'other', run: () => errorAnswer(414, 'URI Too Long', `request URLs are limited to ${MAX_URL} bytes`) }
+          : hasBody(req) && (req.method === 'GET' || req.method === 'HEAD')
+            ? { template: 'other', run: () => errorAnswer(413, 'Content Too Large', 'this API takes no request body') }
+            : !authorised(req, ctx.localToken)
+              ? { template: 'other', run: () => errorAnswer(401, 'Unauthorized', 'a bearer token from --local-token-file is required') }
+              : match(req, res, path, query);
       result = route.run();
     } catch (error) {
       result = errorAnswer(400, 'Bad Request', (error as Error).message);

@@ -36,8 +36,10 @@ export class Watchers {
     const waitText = query.get('wait') ?? '30s';
     const index = /^\d{1,15}$/.test(indexText) ? Number(indexText) : Number.NaN;
     const waitMs = parseDurationMs(waitText);
-    if (Number.isNaN(index)) return Promise.resolve(errorAnswer(400, 'Bad Request', `index=${indexText}: a whole number (the X-Config-Revision you last saw)`));
-    if (waitMs === undefined || waitMs > MAX_WAIT_MS) return Promise.resolve(errorAnswer(400, 'Bad Request', `wait=${waitText}: a duration up to 5m (e.g. 30s)`));
+    if (Number.isNaN(index))
+      return Promise.resolve(errorAnswer(400, 'Bad Request', `index=${indexText}: a whole number (the X-Config-Revision you last saw)`));
+    if (waitMs === undefined || waitMs > MAX_WAIT_MS)
+      return Promise.resolve(errorAnswer(400, 'Bad Request', `wait=${waitText}: a duration up to 5m (e.g. 30s)`));
     const answer = (): Answer => {
       const current = this.#store.view.revision;
       const records = this.#log.since(index, current);

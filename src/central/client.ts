@@ -6,7 +6,11 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import {
-  CentralHttpError, CentralProtocolError, CentralRateLimitedError, CentralUnreachableError, LlmConfigError,
+  CentralHttpError,
+  CentralProtocolError,
+  CentralRateLimitedError,
+  CentralUnreachableError,
+  LlmConfigError,
   StreamUnsupportedError,
 } from '../errors.ts';
 import type { Environment } from '../environments.ts';
@@ -92,7 +96,10 @@ export class CentralClient {
   }
 
   async #request(
-    path: string, headers: Record<string, string>, signal?: AbortSignal, mode: { stream?: boolean } = {},
+    path: string,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+    mode: { stream?: boolean } = {},
   ): Promise<Dispatcher.ResponseData> {
     for (let attempt = 1; ; attempt++) {
       const response = await this.#send(path, { ...(await this.#baseHeaders()), ...headers }, signal, mode);
@@ -180,7 +187,10 @@ export function summariseErrorBody(text: string): string {
   } catch {
     // not JSON: keep the text as it is
   }
-  return summary.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200);
+  return summary
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, 200);
 }
 
 export function parseRetryAfterMs(header: string | string[] | undefined): number | undefined {

@@ -43,6 +43,8 @@ export function parseEntryList(raw: unknown, where: string): Entry[] {
  */
 export function entryFingerprint(entry: Entry): string {
   if (entry.id !== undefined) return `${entry.id}@${entry.version}`;
-  const digest = createHash('sha256').update(JSON.stringify(entry.value) ?? '').digest('base64url');
+  const digest = createHash('sha256')
+    .update(JSON.stringify(entry.value) ?? '')
+    .digest('base64url');
   return `v${entry.version}:${digest}`;
 }

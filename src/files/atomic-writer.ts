@@ -63,9 +63,9 @@ export class AtomicWriter {
       const digests = new Map([...payload].map(([name, file]) => [name, { digest: digestOf(file.content), mode: file.mode }]));
       // ..data still where we left it: compare in memory. Otherwise (first write after a start,
       // or swapped by someone else) read what is there.
-      const unchanged = current !== undefined && (this.#written?.dataDir === current
-        ? sameFiles(this.#written.files, digests)
-        : await this.#sameAsOnDisk(current, payload));
+      const unchanged =
+        current !== undefined &&
+        (this.#written?.dataDir === current ? sameFiles(this.#written.files, digests) : await this.#sameAsOnDisk(current, payload));
       if (unchanged) {
         this.#written = { dataDir: current!, files: digests };
         return 'unchanged';
@@ -158,7 +158,7 @@ export class AtomicWriter {
         await rm(path, { recursive: true, force: true });
       } else if (!name.startsWith('.') && !payload.has(name)) {
         // Only links we made: never delete a file someone else put here.
-        const link = await lstat(path).then((s) => s.isSymbolicLink() ? readlink(path) : undefined);
+        const link = await lstat(path).then((s) => (s.isSymbolicLink() ? readlink(path) : undefined));
         if (link === join(DATA_LINK, name)) await rm(path, { force: true });
       }
     }

@@ -36,8 +36,11 @@ export function defaultFileSpecs(namespaces: readonly string[], mode = DEFAULT_F
   for (const spec of specs) {
     const other = seen.get(spec.name);
     if (other !== undefined) {
-      throw new InvalidSettingError('--namespaces', `${other},${spec.namespace}`,
-        `both namespaces map to the file ${spec.name}; name their files with --files`);
+      throw new InvalidSettingError(
+        '--namespaces',
+        `${other},${spec.namespace}`,
+        `both namespaces map to the file ${spec.name}; name their files with --files`,
+      );
     }
     if (!isPlainFileName(spec.name)) throw new InvalidSettingError('--namespaces', spec.namespace, 'a namespace usable as a file name');
     seen.set(spec.name, spec.namespace);
@@ -71,7 +74,10 @@ export async function loadFileSpecs(text: string, namespaces: readonly string[],
 
 /** Checks a parsed --files document (an array of entries) against the synced namespaces. */
 export function parseFileSpecDocument(
-  doc: unknown, namespaces: readonly string[], defaultMode: number, fail: (accepted: string) => never,
+  doc: unknown,
+  namespaces: readonly string[],
+  defaultMode: number,
+  fail: (accepted: string) => never,
 ): readonly FileSpec[] {
   if (!Array.isArray(doc) || doc.length === 0) fail('a non-empty array of files');
   const specs = (doc as unknown[]).map((entry, i) => {
@@ -102,13 +108,19 @@ function parseFileEntry(entry: unknown, namespaces: readonly string[], defaultMo
   if (typeof source !== 'string') throw new Error('source must be "namespace" or "namespace/key"');
   const { namespace, key } = resolveSource(source, namespaces);
   if (template !== undefined && typeof template !== 'string') throw new Error('template must be a string');
-  if (template !== undefined && format !== undefined && format !== 'template') throw new Error('give either a format or a template, not both');
-  const resolved = template !== undefined ? 'template' : format ?? BY_EXTENSION[name.split('.').pop()!.toLowerCase()] ?? (key ? 'raw' : 'json');
+  if (template !== undefined && format !== undefined && format !== 'template')
+    throw new Error('give either a format or a template, not both');
+  const resolved =
+    template !== undefined ? 'template' : (format ?? BY_EXTENSION[name.split('.').pop()!.toLowerCase()] ?? (key ? 'raw' : 'json'));
   if (!FILE_FORMATS.includes(resolved as FileFormat) || (resolved === 'template' && template === undefined)) {
     throw new Error(`format "${String(resolved)}" is not one of json, yaml, env, properties, raw (or give a template)`);
   }
   return {
-    name, namespace, key, format: resolved as FileFormat, mode: parseMode(mode, defaultMode),
+    name,
+    namespace,
+    key,
+    format: resolved as FileFormat,
+    mode: parseMode(mode, defaultMode),
     template: template === undefined ? undefined : compileTemplate(template),
   };
 }

@@ -15,10 +15,17 @@ export function envKey(key: string): string {
 
 function quote(file: string, key: string, value: string): string {
   if (value.includes('\0')) throw new RenderError(file, `key "${key}": NUL cannot be stored in an environment variable`);
-  if (value.includes('\r')) throw new RenderError(file, `key "${key}": a carriage return does not survive dotenv parsers (they normalise line endings); use json or yaml`);
+  if (value.includes('\r'))
+    throw new RenderError(
+      file,
+      `key "${key}": a carriage return does not survive dotenv parsers (they normalise line endings); use json or yaml`,
+    );
   if (!value.includes("'")) return `'${value}'`;
   if (!/["$`\\]/.test(value)) return `"${value}"`;
-  throw new RenderError(file, `key "${key}": a value with both ' and one of " $ \` \\ has no quoting that sh and dotenv read alike; use json or yaml`);
+  throw new RenderError(
+    file,
+    `key "${key}": a value with both ' and one of " $ \` \\ has no quoting that sh and dotenv read alike; use json or yaml`,
+  );
 }
 
 export function renderEnv(file: string, source: unknown): string {
@@ -33,5 +40,8 @@ export function renderEnv(file: string, source: unknown): string {
     const text = typeof value === 'string' ? value : JSON.stringify(value);
     lines.set(name, { key, line: `${name}=${quote(file, key, text)}` });
   }
-  return [...lines.keys()].sort().map((name) => `${lines.get(name)!.line}\n`).join('');
+  return [...lines.keys()]
+    .sort()
+    .map((name) => `${lines.get(name)!.line}\n`)
+    .join('');
 }

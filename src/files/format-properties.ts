@@ -4,7 +4,7 @@
 
 const SIMPLE: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\f': '\\f' };
 
-function escape(text: string, isKey: boolean): string {
+function escapeText(text: string, isKey: boolean): string {
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
@@ -22,6 +22,6 @@ export function renderProperties(source: unknown): string {
   const object = typeof source === 'object' && source !== null && !Array.isArray(source) ? source : { value: source };
   return Object.entries(object)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, value]) => `${escape(key, true)}=${escape(typeof value === 'string' ? value : JSON.stringify(value), false)}\n`)
+    .map(([key, value]) => `${escapeText(key, true)}=${escapeText(typeof value === 'string' ? value : JSON.stringify(value), false)}\n`)
     .join('');
 }

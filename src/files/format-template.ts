@@ -11,7 +11,9 @@ export type CompiledTemplate = (context: unknown) => string;
 const engine = Handlebars.create();
 engine.registerHelper('json', (value: unknown) => JSON.stringify(value));
 engine.registerHelper('yaml', (value: unknown) => toYaml(value, { lineWidth: 0 }).trimEnd());
-engine.registerHelper('base64', (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64'));
+engine.registerHelper('base64', (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64'),
+);
 engine.registerHelper('default', (value: unknown, fallback: unknown) => (value === undefined || value === null ? fallback : value));
 
 /** Compiles at start, so a syntax error stops the program instead of failing at render time. */

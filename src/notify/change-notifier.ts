@@ -59,21 +59,34 @@ export class ChangeNotifier {
   async #post(url: URL, revision: number): Promise<void> {
     const { logger } = this.#o;
     try {
-      await retryWithBackoff(async () => {
-        const response = await request(url, {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ revision }),
-          headersTimeout: 10_000, bodyTimeout: 10_000, signal: this.#abort.signal,
-        });
-        await response.body.dump();
-        if (response.statusCode >= 300) throw new CentralHttpError(response.statusCode, 'reload URL refused the notification');
-      }, {
-        policy: this.#o.backoff, signal: this.#abort.signal, maxRetryTimeMs: this.#o.retryForMs,
-        onRetry: (error, attempt, delayMs) => logger.warn({ url: url.href, attempt, delayMs, err: describeError(error) }, 'reload URL not reached; retrying'),
-      });
+      await retryWithBackoff(
+        async () => {
+          const response = await request(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ revision }),
+            headersTimeout: 10_000,
+            bodyTimeout: 10_000,
+            signal: this.#abort.signal,
+          });
+          await response.body.dump();
+          if (response.statusCode >= 300) throw new CentralHttpError(response.statusCode, 'reload URL refused the notification');
+        },
+        {
+          policy: this.#o.backoff,
+          signal: this.#abort.signal,
+          maxRetryTimeMs: this.#o.retryForMs,
+          onRetry: (error, attempt, delayMs) =>
+            logger.warn({ url: url.href, attempt, delayMs, err: describeError(error) }, 'reload URL not reached; retrying'),
+        },
+      );
       logger.info({ url: url.href, revision }, 'app notified (reload URL)');
     } catch (error) {
       if (this.#abort.signal.aborted) return;
-      logger.error({ url: url.href, revision, err: describeError(error) }, 'app NOT notified: reload URL unreachable; files are updated on disk regardless');
+      logger.error(
+        { url: url.href, revision, err: describeError(error) },
+        'app NOT notified: reload URL unreachable; files are updated on disk regardless',
+      );
     }
   }
 
@@ -81,7 +94,10 @@ export class ChangeNotifier {
     const { logger, reloadSignal } = this.#o;
     const pids = await findProcesses(name, this.#o.procRoot);
     if (pids.length === 0) {
-      logger.error({ process: name, revision }, 'app NOT notified: no process of that name is visible (does the pod set shareProcessNamespace: true?)');
+      logger.error(
+        { process: name, revision },
+        'app NOT notified: no process of that name is visible (does the pod set shareProcessNamespace: true?)',
+      );
       return;
     }
     for (const pid of pids) {

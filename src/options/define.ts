@@ -72,17 +72,26 @@ export function parseOptions<S extends OptionTable>(
     const fromCli = cliValues[key];
     const envRaw = env[envName(key)];
     if (spec.kind === 'repeatable') {
-      const raws = fromCli !== undefined ? (fromCli as string[]).map((raw) => ({ setting: `--${flagName(key)}`, raw }))
-        : envRaw !== undefined ? envRaw.split('\n').filter((l) => l.trim() !== '').map((raw) => ({ setting: envName(key), raw }))
-        : [];
+      const raws =
+        fromCli !== undefined
+          ? (fromCli as string[]).map((raw) => ({ setting: `--${flagName(key)}`, raw }))
+          : envRaw !== undefined
+            ? envRaw
+                .split('\n')
+                .filter((l) => l.trim() !== '')
+                .map((raw) => ({ setting: envName(key), raw }))
+            : [];
       result[key] = Object.freeze(raws.map((s) => parseOne(spec, s)));
       continue;
     }
-    const source: Source | undefined = fromCli !== undefined
-      ? { setting: `--${flagName(key)}`, raw: String(fromCli) }
-      : envRaw !== undefined ? { setting: envName(key), raw: envRaw }
-      : spec.defaultText !== undefined ? { setting: `default of --${flagName(key)}`, raw: spec.defaultText }
-      : undefined;
+    const source: Source | undefined =
+      fromCli !== undefined
+        ? { setting: `--${flagName(key)}`, raw: String(fromCli) }
+        : envRaw !== undefined
+          ? { setting: envName(key), raw: envRaw }
+          : spec.defaultText !== undefined
+            ? { setting: `default of --${flagName(key)}`, raw: spec.defaultText }
+            : undefined;
     result[key] = source === undefined ? undefined : parseOne(spec, source);
   }
   return Object.freeze(result) as OptionsOf<S>;
@@ -94,7 +103,11 @@ function readArgv(table: OptionTable, argv: readonly string[]): Record<string, u
   for (const [key, spec] of Object.entries(table)) {
     const name = flagName(key);
     keyOfFlag.set(name, key);
-    config[name] = { type: spec.kind === 'flag' ? 'boolean' : 'string', multiple: spec.kind === 'repeatable', ...(spec.short && { short: spec.short }) };
+    config[name] = {
+      type: spec.kind === 'flag' ? 'boolean' : 'string',
+      multiple: spec.kind === 'repeatable',
+      ...(spec.short && { short: spec.short }),
+    };
   }
   let values: Record<string, unknown>;
   try {
@@ -116,8 +129,13 @@ export function formatHelp(usage: string, summary: string, table: OptionTable): 
   const rows = Object.entries(table).map(([key, spec]) => {
     const long = spec.kind === 'flag' ? `--[no-]${flagName(key)}` : `--${flagName(key)} ${spec.parser.metavar}`;
     const left = spec.short ? `-${spec.short}, ${long}` : long;
-    const more = [envName(key), spec.defaultText !== undefined ? `default ${spec.defaultText}` : undefined,
-      spec.kind === 'repeatable' ? 'repeatable' : undefined].filter(Boolean).join('; ');
+    const more = [
+      envName(key),
+      spec.defaultText !== undefined ? `default ${spec.defaultText}` : undefined,
+      spec.kind === 'repeatable' ? 'repeatable' : undefined,
+    ]
+      .filter(Boolean)
+      .join('; ');
     return `  ${left}\n      ${spec.help} [${more}]`;
   });
   return `${usage}\n\n${summary}\n\nOptions (every flag is also an environment variable; flags win):\n${rows.join('\n')}\n  --help\n      Show this help.\n`;

@@ -115,7 +115,10 @@ export function isNamespaceName(raw: string): boolean {
 export const namespaceList: Parser<readonly string[]> = {
   metavar: 'NS[,NS…]',
   parse(raw) {
-    const names = raw.split(',').map((n) => n.trim()).filter((n) => n !== '');
+    const names = raw
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== '');
     if (names.length === 0) reject('a comma-separated list of namespaces');
     for (const name of names) {
       if (!isNamespaceName(name)) {
@@ -156,7 +159,9 @@ export const signalName: Parser<NodeJS.Signals> = {
   parse(raw) {
     const name = (raw.toUpperCase().startsWith('SIG') ? raw.toUpperCase() : `SIG${raw.toUpperCase()}`) as NodeJS.Signals;
     const known = Object.keys(osConstants.signals);
-    return known.includes(name) && name !== 'SIGKILL' && name !== 'SIGSTOP' ? name : reject('a signal name such as SIGHUP, SIGUSR1 or SIGTERM');
+    return known.includes(name) && name !== 'SIGKILL' && name !== 'SIGSTOP'
+      ? name
+      : reject('a signal name such as SIGHUP, SIGUSR1 or SIGTERM');
   },
 };
 
@@ -169,7 +174,20 @@ export const processName: Parser<string> = {
 /** A Kubernetes resource quantity (100m, 0.5, 64Mi, 1G); the value is kept as written. */
 const QUANTITY = /^[+]?(?:\d+(?:\.\d*)?|\.\d+)(?:m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$/;
 const QUANTITY_SCALE: Record<string, number> = {
-  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 export const quantity: Parser<string> = {
   metavar: 'QUANTITY',
@@ -196,7 +214,10 @@ export const absolutePath: Parser<string> = {
 export const dnsLabelList: Parser<readonly string[]> = {
   metavar: 'NAME[,NAME…]',
   parse(raw) {
-    const names = raw.split(',').map((n) => n.trim()).filter(Boolean);
+    const names = raw
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
     if (names.length === 0) reject('a comma-separated list of container names');
     for (const name of names) if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) reject(`"${name}" is not a container name`);
     return Object.freeze(names);
@@ -206,7 +227,8 @@ export const dnsLabelList: Parser<readonly string[]> = {
 /** A container image reference (registry/name:tag or @digest). */
 export const image: Parser<string> = {
   metavar: 'IMAGE',
-  parse: (raw) => (/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(raw) && !/\s/.test(raw) ? raw : reject('an image reference such as ghcr.io/org/llm-config:0.1.0')),
+  parse: (raw) =>
+    /^[a-z0-9][a-z0-9._\-/:@]*$/i.test(raw) && !/\s/.test(raw) ? raw : reject('an image reference such as ghcr.io/org/llm-config:0.1.0'),
 };
 
 /** `name=mount/path` for a KV v2 secret, e.g. db=secret/apps/db. */

@@ -59,8 +59,14 @@ export class SyncEngine {
     this.#etags = new Map(Object.entries(options.cursor?.etags ?? {}));
     this.#lastEventId = options.cursor?.lastEventId;
     this.#status = {
-      configuredMode: options.mode, activeMode: options.mode, connected: false, streamSupported: undefined,
-      lastSuccessAt: options.cursor?.lastSuccessAt, lastAttemptAt: undefined, lastError: undefined, namespaceErrors: {},
+      configuredMode: options.mode,
+      activeMode: options.mode,
+      connected: false,
+      streamSupported: undefined,
+      lastSuccessAt: options.cursor?.lastSuccessAt,
+      lastAttemptAt: undefined,
+      lastError: undefined,
+      namespaceErrors: {},
     };
   }
 
@@ -140,10 +146,13 @@ export class SyncEngine {
     const until = Date.now() + forMs;
     const random = this.#o.backoff.random ?? Math.random;
     while (!signal.aborted && Date.now() < until) {
-      await retryWithBackoff(async () => {
-        const failure = cycleFailure(await this.syncOnce(signal));
-        if (failure !== undefined) throw failure;
-      }, { policy: this.#o.backoff, signal, onRetry: (error, attempt, delay) => this.#logRetry('poll', error, attempt, delay) });
+      await retryWithBackoff(
+        async () => {
+          const failure = cycleFailure(await this.syncOnce(signal));
+          if (failure !== undefined) throw failure;
+        },
+        { policy: this.#o.backoff, signal, onRetry: (error, attempt, delay) => this.#logRetry('poll', error, attempt, delay) },
+      );
       await sleep(Math.round(this.#o.pollIntervalMs * (0.9 + 0.2 * random())), signal);
     }
   }
@@ -207,14 +216,18 @@ export class SyncEngine {
       this.#markSuccess();
       return;
     }
-    const changes = event.type === 'snapshot'
-      ? store.replaceNamespaces(event.namespaces)
-      : store.apply([event.type === 'put' ? { type: 'put', entry: event.entry } : { type: 'delete', namespace: event.namespace, key: event.key }]);
+    const changes =
+      event.type === 'snapshot'
+        ? store.replaceNamespaces(event.namespaces)
+        : store.apply([
+            event.type === 'put' ? { type: 'put', entry: event.entry } : { type: 'delete', namespace: event.namespace, key: event.key },
+          ]);
     if (event.type === 'snapshot') store.markLoaded();
     if (event.id !== undefined) this.#lastEventId = event.id;
     this.#markSuccess();
     this.#set({ lastError: undefined, namespaceErrors: {} });
-    if (changes.length > 0) logger.info({ event: event.type, changes: changes.length, revision: store.view.revision }, 'applied changes from stream');
+    if (changes.length > 0)
+      logger.info({ event: event.type, changes: changes.length, revision: store.view.revision }, 'applied changes from stream');
   }
 
   #markSuccess(): void {

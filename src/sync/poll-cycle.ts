@@ -24,19 +24,21 @@ export async function pollAllNamespaces(
   const failed = new Map<string, unknown>();
   const succeeded: string[] = [];
   const newEtags = new Map<string, string | undefined>();
-  await Promise.all(namespaces.map(async (namespace) => {
-    try {
-      const result = await client.listNamespace(namespace, etags.get(namespace), signal);
-      succeeded.push(namespace);
-      if (result.kind === 'entries') {
-        fetched.set(namespace, result.entries);
-        newEtags.set(namespace, result.etag);
+  await Promise.all(
+    namespaces.map(async (namespace) => {
+      try {
+        const result = await client.listNamespace(namespace, etags.get(namespace), signal);
+        succeeded.push(namespace);
+        if (result.kind === 'entries') {
+          fetched.set(namespace, result.entries);
+          newEtags.set(namespace, result.etag);
+        }
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        failed.set(namespace, error);
       }
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      failed.set(namespace, error);
-    }
-  }));
+    }),
+  );
   const changes = store.replaceNamespaces(fetched);
   // ETags move only after their data is applied, so a crash never pairs new tags with old data.
   for (const [namespace, etag] of newEtags) {

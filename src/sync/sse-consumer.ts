@@ -63,13 +63,17 @@ export async function consumeWatchStream(
     },
     onComment: () => options.onEvent({ type: 'ping' }),
     onError: (error) => {
-      if (error.type === 'max-buffer-size-exceeded') fail(new CentralProtocolError(`watch event larger than ${options.maxEventBytes} bytes`));
+      if (error.type === 'max-buffer-size-exceeded')
+        fail(new CentralProtocolError(`watch event larger than ${options.maxEventBytes} bytes`));
     },
   });
   let timer: NodeJS.Timeout | undefined;
   const armHeartbeat = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => fail(new StreamStalledError(`no data or ping for ${options.heartbeatTimeoutMs}ms`)), options.heartbeatTimeoutMs);
+    timer = setTimeout(
+      () => fail(new StreamStalledError(`no data or ping for ${options.heartbeatTimeoutMs}ms`)),
+      options.heartbeatTimeoutMs,
+    );
   };
   armHeartbeat();
   try {

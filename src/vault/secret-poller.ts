@@ -35,7 +35,15 @@ export class SecretPoller {
   #loop: Promise<void> | undefined;
   #status: Omit<SecretPollerStatus, 'role' | 'secrets' | 'loaded'> = { lastSuccessAt: undefined, lastError: undefined, failing: [] };
 
-  constructor(options: { source: VaultSource; refs: readonly SecretRef[]; store: ConfigStore; environment: string; intervalMs: number; backoff: BackoffPolicy; logger: Logger }) {
+  constructor(options: {
+    source: VaultSource;
+    refs: readonly SecretRef[];
+    store: ConfigStore;
+    environment: string;
+    intervalMs: number;
+    backoff: BackoffPolicy;
+    logger: Logger;
+  }) {
     this.#source = options.source;
     this.#refs = options.refs;
     this.#store = options.store;
@@ -47,7 +55,12 @@ export class SecretPoller {
   }
 
   status(): SecretPollerStatus {
-    return { ...this.#status, role: this.#source.role, loaded: this.loaded, secrets: this.#store.view.namespaces.get(VAULT_NAMESPACE)?.size ?? 0 };
+    return {
+      ...this.#status,
+      role: this.#source.role,
+      loaded: this.loaded,
+      secrets: this.#store.view.namespaces.get(VAULT_NAMESPACE)?.size ?? 0,
+    };
   }
 
   /** True once every secret was read at least once (or restored from an encrypted snapshot). */
@@ -65,7 +78,8 @@ export class SecretPoller {
         const result = await this.#source.read(ref, this.#versions.get(ref.name));
         if (result === 'unchanged') continue;
         if (result.kind === 'absent') {
-          if (this.#versions.delete(ref.name)) this.#logger.warn({ secret: ref.name, path: `${ref.mount}/${ref.path}` }, 'secret no longer in Vault; removed locally');
+          if (this.#versions.delete(ref.name))
+            this.#logger.warn({ secret: ref.name, path: `${ref.mount}/${ref.path}` }, 'secret no longer in Vault; removed locally');
           changes.push({ type: 'delete', namespace: VAULT_NAMESPACE, key: ref.name });
           continue;
         }
@@ -74,7 +88,10 @@ export class SecretPoller {
       } catch (error) {
         failing.push(ref.name);
         lastError = error;
-        this.#logger.warn({ secret: ref.name, code: errorCode(error), err: describeError(error) }, 'secret not read; keeping the last known value');
+        this.#logger.warn(
+          { secret: ref.name, code: errorCode(error), err: describeError(error) },
+          'secret not read; keeping the last known value',
+        );
       }
     }
     const applied = this.#store.apply(changes);
@@ -92,8 +109,10 @@ export class SecretPoller {
       const signal = this.#abort.signal;
       while (!signal.aborted) {
         await retryWithBackoff(() => this.pollOnce(), {
-          policy: this.#backoff, signal,
-          onRetry: (error, attempt, delayMs) => this.#logger.warn({ attempt, delayMs, err: describeError(error) }, 'Vault unavailable; backing off'),
+          policy: this.#backoff,
+          signal,
+          onRetry: (error, attempt, delayMs) =>
+            this.#logger.warn({ attempt, delayMs, err: describeError(error) }, 'Vault unavailable; backing off'),
         });
         await sleep(Math.round(this.#intervalMs * (0.9 + 0.2 * Math.random())), signal);
       }
@@ -108,7 +127,12 @@ export class SecretPoller {
 
   #entry(ref: SecretRef, version: number, data: Record<string, unknown>): Entry {
     return Object.freeze({
-      id: `vault:${ref.mount}/${ref.path}`, namespace: VAULT_NAMESPACE, key: ref.name, value: data, environment: this.#environment, version,
+      id: `vault:${ref.mount}/${ref.path}`,
+      namespace: VAULT_NAMESPACE,
+      key: ref.name,
+      value: data,
+      environment: this.#environment,
+      version,
       metadata: { source: 'vault', path: `${ref.mount}/data/${ref.path}` },
     });
   }

@@ -10,7 +10,9 @@ import type { Logger } from '../logger.ts';
 import type { WatchedFile } from '../watched-file.ts';
 
 export type SecretRef = { readonly name: string; readonly mount: string; readonly path: string };
-export type SecretRead = { readonly kind: 'secret'; readonly version: number; readonly data: Record<string, unknown> } | { readonly kind: 'absent' };
+export type SecretRead =
+  | { readonly kind: 'secret'; readonly version: number; readonly data: Record<string, unknown> }
+  | { readonly kind: 'absent' };
 
 export type VaultSourceOptions = {
   readonly address: URL;
@@ -58,9 +60,12 @@ export class VaultSource {
   async read(ref: SecretRef, knownVersion: number | undefined): Promise<SecretRead | 'unchanged'> {
     const metadata = await this.#call(`${ref.mount}/metadata/${ref.path}`, ref);
     if (metadata === undefined) return { kind: 'absent' };
-    const meta = (metadata as { data?: { current_version?: number; versions?: Record<string, { deletion_time?: string; destroyed?: boolean }> } }).data;
+    const meta = (
+      metadata as { data?: { current_version?: number; versions?: Record<string, { deletion_time?: string; destroyed?: boolean }> } }
+    ).data;
     const version = meta?.current_version;
-    if (typeof version !== 'number') throw new VaultError(`${ref.mount}/metadata/${ref.path}: no current_version (is ${ref.mount} a KV v2 mount?)`);
+    if (typeof version !== 'number')
+      throw new VaultError(`${ref.mount}/metadata/${ref.path}: no current_version (is ${ref.mount} a KV v2 mount?)`);
     const current = meta?.versions?.[String(version)];
     if (current?.destroyed || (current?.deletion_time !== undefined && current.deletion_time !== '')) return { kind: 'absent' };
     if (version === knownVersion) return 'unchanged';
@@ -87,7 +92,10 @@ export class VaultSource {
         } catch (again) {
           if (statusOf(again) === 404) return undefined;
           if (statusOf(again) === 403) {
-            throw new VaultPermissionError(`permission denied reading ${path} (secret "${ref.name}") with Vault role "${this.#o.role}": check the role's policy`, 403);
+            throw new VaultPermissionError(
+              `permission denied reading ${path} (secret "${ref.name}") with Vault role "${this.#o.role}": check the role's policy`,
+              403,
+            );
           }
           throw this.#wrap(again, path);
         }
@@ -99,14 +107,17 @@ export class VaultSource {
   async #ensureToken(): Promise<void> {
     const now = Date.now();
     if (this.#lease && now < this.#lease.renewAt) return;
-    if (this.#lease && this.#lease.renewable && now < this.#lease.expiresAt) {
+    if (this.#lease?.renewable && now < this.#lease.expiresAt) {
       try {
         const renewed = (await this.#client.tokenRenewSelf()) as { auth?: { lease_duration?: number; renewable?: boolean } };
         this.#setLease(renewed.auth?.lease_duration ?? 0, renewed.auth?.renewable ?? false);
         this.#o.logger.debug({ ttlSeconds: renewed.auth?.lease_duration }, 'Vault token renewed');
         return;
       } catch (error) {
-        this.#o.logger.warn({ err: describeError(this.#wrap(error, 'auth/token/renew-self')) }, 'Vault token renewal failed; logging in again');
+        this.#o.logger.warn(
+          { err: describeError(this.#wrap(error, 'auth/token/renew-self')) },
+          'Vault token renewal failed; logging in again',
+        );
       }
     }
     await this.#login();
@@ -126,7 +137,10 @@ export class VaultSource {
       if (error instanceof VaultError) throw error;
       const status = statusOf(error);
       if (status === 403 || status === 400) {
-        throw new VaultPermissionError(`Vault Kubernetes login refused for role "${this.#o.role}" at auth/${this.#o.authPath} (${status}): check the role's bound service account and audience`, status);
+        throw new VaultPermissionError(
+          `Vault Kubernetes login refused for role "${this.#o.role}" at auth/${this.#o.authPath} (${status}): check the role's bound service account and audience`,
+          status,
+        );
       }
       throw this.#wrap(error, `auth/${this.#o.authPath}/login`);
     }
@@ -139,9 +153,14 @@ export class VaultSource {
     // Renew in the background at 2/3 of the lease, whatever the poll interval: a poll
     // must never find the token expired (Vault Agent's lifetime watcher does the same).
     clearTimeout(this.#renewTimer);
-    this.#renewTimer = setTimeout(() => {
-      this.#ensureToken().catch((error: unknown) => this.#o.logger.warn({ err: describeError(error) }, 'Vault token refresh failed; the next read retries'));
-    }, this.#lease.renewAt - now + 1);
+    this.#renewTimer = setTimeout(
+      () => {
+        this.#ensureToken().catch((error: unknown) =>
+          this.#o.logger.warn({ err: describeError(error) }, 'Vault token refresh failed; the next read retries'),
+        );
+      },
+      this.#lease.renewAt - now + 1,
+    );
     this.#renewTimer.unref();
   }
 
@@ -149,8 +168,16 @@ export class VaultSource {
   #wrap(error: unknown, path: string): VaultError {
     const status = statusOf(error);
     const errors = (error as { response?: { body?: { errors?: unknown } } }).response?.body?.errors;
-    const detail = Array.isArray(errors) ? errors.filter((e) => typeof e === 'string').join('; ').slice(0, 200) : '';
-    if (status === undefined) return new VaultError(`cannot reach Vault at ${this.#o.address.origin} (${path}): ${(error as Error).message}`, undefined, { cause: error });
+    const detail = Array.isArray(errors)
+      ? errors
+          .filter((e) => typeof e === 'string')
+          .join('; ')
+          .slice(0, 200)
+      : '';
+    if (status === undefined)
+      return new VaultError(`cannot reach Vault at ${this.#o.address.origin} (${path}): ${(error as Error).message}`, undefined, {
+        cause: error,
+      });
     return new VaultError(`Vault answered ${status} for ${path}${detail ? `: ${detail}` : ''}`, status);
   }
 }

@@ -24,8 +24,29 @@ async function setUp(t: TestContextLike) {
   const dir = await tempDir(t);
   await writeFile(join(dir, 'seed.yaml'), 'development:\n  burst:\n    rev: "0"\n    fixed: "x"\n');
   const { url } = await startCentral(t, ['--seed', join(dir, 'seed.yaml')]);
-  const common = ['--central-url', url, '--namespaces', 'burst', '--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache'), '--files', FILES];
-  const agentArgs = (more: string[] = []) => ['agent', ...common, '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, 'agent.sock'), ...more];
+  const common = [
+    '--central-url',
+    url,
+    '--namespaces',
+    'burst',
+    '--output-dir',
+    join(dir, 'files'),
+    '--cache-dir',
+    join(dir, 'cache'),
+    '--files',
+    FILES,
+  ];
+  const agentArgs = (more: string[] = []) => [
+    'agent',
+    ...common,
+    '--http-addr',
+    '127.0.0.1:0',
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--socket',
+    join(dir, 'agent.sock'),
+    ...more,
+  ];
   return { dir, url, common, agentArgs };
 }
 
@@ -59,7 +80,11 @@ test('SIGKILL at random moments during a burst: every visible file is from one r
   for (let round = 0; round < 6; round++) {
     const agent = spawnCli(t, agentArgs(['--log-level', 'info']));
     await agent.waitForLog((l) => l.msg === 'watch stream connected');
-    if (round > 0) assert.ok(agent.logs.some((l) => l.msg === 'started warm from snapshot'), 'warm start from the snapshot');
+    if (round > 0)
+      assert.ok(
+        agent.logs.some((l) => l.msg === 'started warm from snapshot'),
+        'warm start from the snapshot',
+      );
     let writing = true;
     const writer = (async () => {
       while (writing) await writeValue(url, 'burst', 'rev', String(++rev));
@@ -96,7 +121,9 @@ test('a reload receiver is called exactly once for a burst within the debounce w
   await waitFor(() => (calls.length > before ? true : undefined), 5000);
   await new Promise((r) => setTimeout(r, 1200));
   assert.equal(calls.length - before, 1, `calls: ${JSON.stringify(calls)}`);
-  const status = (await agent.waitForLog((l) => l.msg === 'app notified (reload URL)' && (l.revision as number) >= 6)) as { revision: number };
+  const status = (await agent.waitForLog((l) => l.msg === 'app notified (reload URL)' && (l.revision as number) >= 6)) as {
+    revision: number;
+  };
   assert.equal(calls.at(-1)!.revision, status.revision);
 });
 
@@ -110,7 +137,9 @@ test('render errors keep the previous file and show in /v1/status; the others st
   await waitFor(async () => ((await readFile(join(dir, 'files', 'rev.txt'), 'utf8')) === "it's $5" ? true : undefined), 5000);
   assert.equal(parseDotenv(await readFile(join(dir, 'files', 'app.env'), 'utf8')).REV, '0', 'app.env kept its previous content');
   const status = (await (await fetch(`http://${String(started.http)}/v1/status`)).json()) as { files: { renderErrors: string[] } };
-  assert.deepEqual(status.files.renderErrors, ['app.env: key "rev": a value with both \' and one of " $ ` \\ has no quoting that sh and dotenv read alike; use json or yaml']);
+  assert.deepEqual(status.files.renderErrors, [
+    'app.env: key "rev": a value with both \' and one of " $ ` \\ has no quoting that sh and dotenv read alike; use json or yaml',
+  ]);
   assert.equal(agent.logs.filter((l) => l.msg === 'file not rendered; keeping its previous content').length, 1);
 });
 
@@ -118,5 +147,7 @@ test('bad --files is refused at start with one line', async (t) => {
   const { url } = await setUp(t);
   const bad = new CliProcess(['init', '--central-url', url, '--namespaces', 'burst', '--files', '[{"name":"../x","source":"burst"}]']);
   assert.equal(await bad.exitCode(), 2);
-  assert.deepEqual(bad.stderrText, ['llm-config init: --files=[{"name":"../x","source":"burst"}]: entry 1 ("../x"): name must be a plain file name: no "/", no leading ".", at most 255 bytes']);
+  assert.deepEqual(bad.stderrText, [
+    'llm-config init: --files=[{"name":"../x","source":"burst"}]: entry 1 ("../x"): name must be a plain file name: no "/", no leading ".", at most 255 bytes',
+  ]);
 });

@@ -24,7 +24,8 @@ async function readDockerfile(name: string): Promise<Image> {
 
 async function prepare(t: Parameters<typeof tempDir>[0], image: Image): Promise<string> {
   const dir = await tempDir(t);
-  for (const path of ['package.json', 'package-lock.json', ...image.copies]) await cp(join(REPO, path), join(dir, path), { recursive: true });
+  for (const path of ['package.json', 'package-lock.json', ...image.copies])
+    await cp(join(REPO, path), join(dir, path), { recursive: true });
   await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, timeout: 240_000 });
   return dir;
 }
@@ -51,7 +52,9 @@ test('Dockerfile: production dependencies only; agent, webhook, init and inject 
   }
 });
 
-test('Dockerfile.init: production dependencies only; init starts, other commands say they are not in the image', { timeout: 300_000 }, async (t) => {
+test('Dockerfile.init: production dependencies only; init starts, other commands say they are not in the image', {
+  timeout: 300_000,
+}, async (t) => {
   const image = await readDockerfile('Dockerfile.init');
   const dir = await prepare(t, image);
   const init = await entry(image, dir, ['init', '--help']);

@@ -16,14 +16,38 @@ async function startAgent(t: TestContextLike, more: string[] = []) {
   const dir = await tempDir(t);
   const { url } = await startCentral(t, ['--seed', SEED]);
   const socket = join(dir, 'agent.sock');
-  const agent = spawnCli(t, ['agent', '--central-url', url, '--namespaces', 'ml-service,team/ml', '--output-dir', join(dir, 'files'),
-    '--cache-dir', join(dir, 'cache'), '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', socket, ...more]);
+  const agent = spawnCli(t, [
+    'agent',
+    '--central-url',
+    url,
+    '--namespaces',
+    'ml-service,team/ml',
+    '--output-dir',
+    join(dir, 'files'),
+    '--cache-dir',
+    join(dir, 'cache'),
+    '--http-addr',
+    '127.0.0.1:0',
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--socket',
+    socket,
+    ...more,
+  ]);
   const started = await agent.waitForLog((l) => l.msg === 'agent started');
   await agent.waitForLog((l) => l.msg === 'watch stream connected');
   const [host, port] = String(started.http).split(':');
   const [, adminPort] = String(started.admin).split(':');
-  return { dir, url, socket, agent, http: `http://${host}:${port}`, admin: `http://127.0.0.1:${adminPort}`,
-    tcp: { kind: 'tcp', host: host!, port: Number(port) } as Target, unix: { kind: 'socket', path: socket } as Target };
+  return {
+    dir,
+    url,
+    socket,
+    agent,
+    http: `http://${host}:${port}`,
+    admin: `http://127.0.0.1:${adminPort}`,
+    tcp: { kind: 'tcp', host: host!, port: Number(port) } as Target,
+    unix: { kind: 'socket', path: socket } as Target,
+  };
 }
 
 test('the same table of requests over TCP and the Unix socket answers byte for byte the same', async (t) => {
@@ -74,10 +98,18 @@ test('answers: upstream entry shape, bare values, ETag and 304, revision header,
   assert.equal(await text.text(), 'gpt-4o-mini');
   assert.deepEqual(await (await fetch(`${a.http}/v1/values/ml-service/tags`)).json(), ['a', 'b']);
   const list = (await (await fetch(`${a.http}/api/v1/configs/ml-service`)).json()) as Array<{ key: string }>;
-  assert.deepEqual(list.map((e) => e.key), ['model', 'tags', 'temperature']);
-  assert.deepEqual(await (await fetch(`${a.http}/api/v1/configs/ml-service/nope`)).json(), { error: 'Not Found', message: 'Configuration not found: ml-service:nope' });
-  assert.deepEqual(await (await fetch(`${a.http}/api/v1/configs/ml-service/model?env=production`)).json(),
-    { error: 'Not Found', message: 'this agent serves environment "development", not "production"' });
+  assert.deepEqual(
+    list.map((e) => e.key),
+    ['model', 'tags', 'temperature'],
+  );
+  assert.deepEqual(await (await fetch(`${a.http}/api/v1/configs/ml-service/nope`)).json(), {
+    error: 'Not Found',
+    message: 'Configuration not found: ml-service:nope',
+  });
+  assert.deepEqual(await (await fetch(`${a.http}/api/v1/configs/ml-service/model?env=production`)).json(), {
+    error: 'Not Found',
+    message: 'this agent serves environment "development", not "production"',
+  });
   await writeValue(a.url, 'ml-service', 'model', 'gpt-5');
   await waitFor(async () => (await (await fetch(`${a.http}/v1/values/ml-service/model`)).text()) === 'gpt-5' || undefined, 5000);
   const after = await fetch(`${a.http}/api/v1/configs/ml-service/model`, { headers: { 'if-none-match': etag } });
@@ -120,7 +152,10 @@ test('SSE events carry revisions and keys, never values', async (t) => {
   while (!text.includes('event: revision')) text += new TextDecoder().decode((await reader.read()).value);
   await reader.cancel();
   assert.match(text, /event: reset\nid: 1\n/);
-  assert.match(text, /event: revision\nid: 2\ndata: \{"revision":2,"changes":\[\{"type":"put","namespace":"ml-service","key":"model"\}\]\}/);
+  assert.match(
+    text,
+    /event: revision\nid: 2\ndata: \{"revision":2,"changes":\[\{"type":"put","namespace":"ml-service","key":"model"\}\]\}/,
+  );
   assert.doesNotMatch(text, /very-secret/);
 });
 
@@ -178,13 +213,46 @@ test('a stale socket from a crash is replaced; a missing socket directory is a c
   a.agent.child.kill('SIGKILL');
   await a.agent.exited;
   assert.ok((await lstat(a.socket)).isSocket(), 'SIGKILL leaves the socket file behind');
-  const again = spawnCli(t, ['agent', '--central-url', a.url, '--namespaces', 'ml-service', '--output-dir', join(a.dir, 'files'),
-    '--cache-dir', join(a.dir, 'cache'), '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', a.socket]);
+  const again = spawnCli(t, [
+    'agent',
+    '--central-url',
+    a.url,
+    '--namespaces',
+    'ml-service',
+    '--output-dir',
+    join(a.dir, 'files'),
+    '--cache-dir',
+    join(a.dir, 'cache'),
+    '--http-addr',
+    '127.0.0.1:0',
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--socket',
+    a.socket,
+  ]);
   await again.waitForLog((l) => l.msg === 'agent started');
   const { stdout } = await run('curl', ['-sS', '--unix-socket', a.socket, 'http://agent/v1/values/ml-service/model']);
   assert.equal(stdout, 'gpt-4o-mini');
-  const missing = new CliProcess(['agent', '--central-url', a.url, '--namespaces', 'ml-service', '--output-dir', join(a.dir, 'f2'),
-    '--cache-dir', join(a.dir, 'c2'), '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(a.dir, 'nope', 'a.sock')]);
+  const missing = new CliProcess([
+    'agent',
+    '--central-url',
+    a.url,
+    '--namespaces',
+    'ml-service',
+    '--output-dir',
+    join(a.dir, 'f2'),
+    '--cache-dir',
+    join(a.dir, 'c2'),
+    '--http-addr',
+    '127.0.0.1:0',
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--socket',
+    join(a.dir, 'nope', 'a.sock'),
+  ]);
   assert.equal(await missing.exitCode(), 2);
-  assert.match(missing.stderrText.at(-1)!, /^llm-config agent: --socket=.*nope\/a\.sock: a path in an existing directory \(.*nope does not exist\)$/);
+  assert.match(
+    missing.stderrText.at(-1)!,
+    /^llm-config agent: --socket=.*nope\/a\.sock: a path in an existing directory \(.*nope does not exist\)$/,
+  );
 });

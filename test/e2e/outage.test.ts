@@ -12,12 +12,17 @@ const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
 
 test('central outage: files kept, reads served, reconnects back off with jitter, resync after restart', async (t) => {
   const r = await runOutage(8, SEED, ['--backoff-base', '200ms', '--backoff-max', '2s', '--heartbeat-timeout', '2s']);
-  t.diagnostic(`${r.reconnectGapsMs.length + 1} reconnect attempts in 8 s; gaps ms: ${r.reconnectGapsMs.join(', ')}; ${r.reads} reads, ${r.failedReads} failed`);
+  t.diagnostic(
+    `${r.reconnectGapsMs.length + 1} reconnect attempts in 8 s; gaps ms: ${r.reconnectGapsMs.join(', ')}; ${r.reads} reads, ${r.failedReads} failed`,
+  );
   assert.equal(r.failedReads, 0);
   assert.equal(r.changedOrCorruptFiles, 0, 'files untouched during the outage');
   const attempts = r.reconnectGapsMs.length + 1;
   assert.ok(attempts >= 3 && attempts <= 30, `a bounded number of attempts, not a storm: ${attempts}`);
-  assert.ok(r.reconnectGapsMs.every((g) => g <= 2000 + 300), 'every gap within the 2 s cap');
+  assert.ok(
+    r.reconnectGapsMs.every((g) => g <= 2000 + 300),
+    'every gap within the 2 s cap',
+  );
   const late = r.reconnectGapsMs.slice(Math.floor(r.reconnectGapsMs.length / 2));
   assert.ok(Math.max(...late) > 400, 'later gaps grow past the first ceilings');
   assert.ok(new Set(r.reconnectGapsMs.map((g) => Math.round(g / 50))).size > 1, 'gaps are jittered, not one beat');

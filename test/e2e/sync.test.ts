@@ -9,13 +9,29 @@ import { CliProcess, spawnCli, readJson, startCentral, tempDir, waitFor, writeVa
 const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
 
 function syncArgs(url: string, dir: string, more: string[] = []): string[] {
-  return ['--central-url', url, '--namespaces', 'ml-service,team/ml', '--output-dir', join(dir, 'files'),
-    '--cache-dir', join(dir, 'cache'), '--backoff-base', '100ms', '--backoff-max', '1s', ...more];
+  return [
+    '--central-url',
+    url,
+    '--namespaces',
+    'ml-service,team/ml',
+    '--output-dir',
+    join(dir, 'files'),
+    '--cache-dir',
+    join(dir, 'cache'),
+    '--backoff-base',
+    '100ms',
+    '--backoff-max',
+    '1s',
+    ...more,
+  ];
 }
 
 /** The agent's own listeners on free ports and a per-test socket, so tests never collide. */
 function agentArgs(url: string, dir: string, more: string[] = []): string[] {
-  return ['agent', ...syncArgs(url, dir, ['--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, 'agent.sock'), ...more])];
+  return [
+    'agent',
+    ...syncArgs(url, dir, ['--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, 'agent.sock'), ...more]),
+  ];
 }
 
 async function fileValue(dir: string, file: string, key: string): Promise<unknown> {
@@ -47,7 +63,11 @@ test('agent in stream mode: starts warm, applies a central write and a delete to
   await agent.waitForLog((l) => l.msg === 'started warm from snapshot');
   await agent.waitForLog((l) => l.msg === 'watch stream connected');
   await writeValue(url, 'ml-service', 'model', 'gpt-5');
-  await waitFor(async () => (await fileValue(dir, 'ml-service.json', 'model')) === 'gpt-5', 5000, () => 'model=gpt-5 in the file');
+  await waitFor(
+    async () => (await fileValue(dir, 'ml-service.json', 'model')) === 'gpt-5',
+    5000,
+    () => 'model=gpt-5 in the file',
+  );
   await fetch(`${url}/api/v1/configs/team%2Fml/owner?env=development`, { method: 'DELETE' });
   await waitFor(async () => JSON.stringify(await readJson(join(dir, 'files', 'team.ml.json'))) === '{}', 5000);
   assert.equal(await agent.stop(), 0);
@@ -57,7 +77,7 @@ test('agent in stream mode: starts warm, applies a central write and a delete to
 test('agent in poll mode: conditional polls (304) and a central write arrives', async (t) => {
   const dir = await tempDir(t);
   const { url, proc: central } = await startCentral(t, ['--seed', SEED]);
-  const agent = spawnCli(t, agentArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s']));
+  const _agent = spawnCli(t, agentArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s']));
   await waitFor(async () => (await fileValue(dir, 'ml-service.json', 'model')) === 'gpt-4o-mini', 5000);
   await central.waitForLog((l) => l.msg === 'request' && l.status === 304, 5000);
   await writeValue(url, 'ml-service', 'temperature', 0.9);
@@ -76,7 +96,11 @@ test('against --upstream-strict: falls back to polling, sends the extra header, 
   await new Promise((r) => setTimeout(r, 2500)); // a few more poll cycles
   const statuses = central.logs.filter((l) => l.msg === 'request').map((l) => l.status);
   assert.ok(statuses.length >= 6, `polled: ${statuses.join(',')}`);
-  assert.deepEqual(statuses.filter((s) => s !== 200), [400], 'only the watch probe was refused (by the & filter)');
+  assert.deepEqual(
+    statuses.filter((s) => s !== 200),
+    [400],
+    'only the watch probe was refused (by the & filter)',
+  );
 });
 
 test('a rotated token file is used on the next request', async (t) => {
@@ -89,7 +113,7 @@ test('a rotated token file is used on the next request', async (t) => {
   await symlink('..v1', join(tokens, '..data'));
   await symlink('..data/token', join(tokens, 'token'));
   const { url, proc: central } = await startCentral(t, ['--seed', SEED, '--auth-token', 'first-token', '--auth-token', 'second-token']);
-  const agent = spawnCli(t, agentArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s', '--token-file', join(tokens, 'token')]));
+  const _agent = spawnCli(t, agentArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s', '--token-file', join(tokens, 'token')]));
   await central.waitForLog((l) => l.msg === 'request' && l.tokenIndex === 1);
   await mkdir(join(tokens, '..v2'));
   await writeFile(join(tokens, '..v2', 'token'), 'second-token');
@@ -97,13 +121,24 @@ test('a rotated token file is used on the next request', async (t) => {
   await rename(join(tokens, '..data_tmp'), join(tokens, '..data'));
   const rotatedAt = central.logs.length;
   await central.waitForLog((l) => l.msg === 'request' && l.tokenIndex === 2, 5000);
-  assert.ok(central.logs.slice(rotatedAt).every((l) => l.msg !== 'request' || l.status !== 401), 'no request was refused');
+  assert.ok(
+    central.logs.slice(rotatedAt).every((l) => l.msg !== 'request' || l.status !== 401),
+    'no request was refused',
+  );
 });
 
 test('bad settings exit 2 with one line naming the setting, the value and what is accepted', async () => {
   const cases: Array<[string[], Record<string, string>, string]> = [
-    [['agent', '--namespaces', 'a', '--poll-interval=abc'], {}, 'llm-config agent: --poll-interval=abc: not a duration (e.g. 30s, 5m, 1h30m, 250ms)'],
-    [['init', '--namespaces', 'a'], { LLM_CONFIG_SYNC_MODE: 'push' }, 'llm-config init: LLM_CONFIG_SYNC_MODE=push: not one of stream, poll'],
+    [
+      ['agent', '--namespaces', 'a', '--poll-interval=abc'],
+      {},
+      'llm-config agent: --poll-interval=abc: not a duration (e.g. 30s, 5m, 1h30m, 250ms)',
+    ],
+    [
+      ['init', '--namespaces', 'a'],
+      { LLM_CONFIG_SYNC_MODE: 'push' },
+      'llm-config init: LLM_CONFIG_SYNC_MODE=push: not one of stream, poll',
+    ],
     [['init'], {}, 'llm-config init: --namespaces=: required: a comma-separated list of namespaces to sync'],
     [['agent', '--frobnicate'], {}, "llm-config agent: Unknown option '--frobnicate' (see --help)"],
   ];
@@ -125,7 +160,10 @@ test('init with the central API down: one-line failure; --allow-stale starts fro
   const failing = new CliProcess(['init', ...syncArgs(url, dir, ['--init-timeout', '1s'])]);
   assert.equal(await failing.exitCode(), 1);
   const last = failing.stderrText.at(-1)!;
-  assert.match(last, /^llm-config init: could not fetch ml-service, team\/ml within 1s: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+  assert.match(
+    last,
+    /^llm-config init: could not fetch ml-service, team\/ml within 1s: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/,
+  );
   const stale = new CliProcess(['init', ...syncArgs(url, dir, ['--init-timeout', '1s', '--allow-stale'])]);
   assert.equal(await stale.exitCode(), 0, stale.stderrText.join('\n'));
   assert.ok(stale.logs.some((l) => l.msg === 'central API unavailable; starting from the snapshot (--allow-stale)'));

@@ -26,11 +26,44 @@ async function setUp(t: TestContextLike, more: string[] = [], role = { jwt: 'sa-
   defer(t, () => vault.stop());
   await writeFile(join(dir, 'jwt'), 'sa-jwt');
   const { url } = await startCentral(t, ['--seed', SEED]);
-  const files = JSON.stringify([{ name: 'db.env', source: 'vault/db', format: 'env' }, { name: 'ml-service.json', source: 'ml-service' }]);
-  const args = ['agent', '--central-url', url, '--namespaces', 'ml-service', '--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache'),
-    '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, 'agent.sock'), '--files', files,
-    '--vault-addr', vault.url, '--vault-role', 'apps', '--vault-jwt-file', join(dir, 'jwt'), '--vault-secret', 'db=secret/apps/db',
-    '--vault-poll-interval', '1s', '--backoff-base', '100ms', '--backoff-max', '500ms', ...more];
+  const files = JSON.stringify([
+    { name: 'db.env', source: 'vault/db', format: 'env' },
+    { name: 'ml-service.json', source: 'ml-service' },
+  ]);
+  const args = [
+    'agent',
+    '--central-url',
+    url,
+    '--namespaces',
+    'ml-service',
+    '--output-dir',
+    join(dir, 'files'),
+    '--cache-dir',
+    join(dir, 'cache'),
+    '--http-addr',
+    '127.0.0.1:0',
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--socket',
+    join(dir, 'agent.sock'),
+    '--files',
+    files,
+    '--vault-addr',
+    vault.url,
+    '--vault-role',
+    'apps',
+    '--vault-jwt-file',
+    join(dir, 'jwt'),
+    '--vault-secret',
+    'db=secret/apps/db',
+    '--vault-poll-interval',
+    '1s',
+    '--backoff-base',
+    '100ms',
+    '--backoff-max',
+    '500ms',
+    ...more,
+  ];
   return { dir, vault, url, args };
 }
 
@@ -48,7 +81,11 @@ test('secrets are served under namespace "vault" behind the SSRF guard, rendered
   assert.equal((await fetch(`${http}/v1/values/ml-service/model`)).status, 403, 'and for every value read');
   assert.deepEqual(await (await fetch(`${http}/v1/values/vault/db`, { headers: H })).json(), { password: SECRET, user: 'app' });
   // Files follow the store within milliseconds; wait for them rather than race them.
-  await waitFor(async () => ((await readFile(join(dir, 'files', 'db.env'), 'utf8').catch(() => '')) === `PASSWORD='${SECRET}'\nUSER='app'\n` ? true : undefined), 5000);
+  await waitFor(
+    async () =>
+      (await readFile(join(dir, 'files', 'db.env'), 'utf8').catch(() => '')) === `PASSWORD='${SECRET}'\nUSER='app'\n` ? true : undefined,
+    5000,
+  );
   vault.setSecret('secret/apps/db', { password: ROTATED, user: 'app' });
   await waitFor(async () => ((await readFile(join(dir, 'files', 'db.env'), 'utf8')).includes(ROTATED) ? true : undefined), 5000);
   vault.deleteSecret('secret/apps/db');
@@ -59,10 +96,18 @@ test('token renewal before expiry, re-login when renewal is refused', async (t) 
   const { vault, args } = await setUp(t);
   vault.ttlSeconds = 2;
   const { agent } = await startAgent(t, args);
-  await waitFor(() => (vault.count('/v1/auth/token/renew-self') >= 1 ? true : undefined), 6000, () => 'a renew-self call');
+  await waitFor(
+    () => (vault.count('/v1/auth/token/renew-self') >= 1 ? true : undefined),
+    6000,
+    () => 'a renew-self call',
+  );
   assert.equal(vault.count('/v1/auth/kubernetes/login'), 1);
   vault.refuseRenewal = true;
-  await waitFor(() => (vault.count('/v1/auth/kubernetes/login') >= 2 ? true : undefined), 8000, () => 'a re-login');
+  await waitFor(
+    () => (vault.count('/v1/auth/kubernetes/login') >= 2 ? true : undefined),
+    8000,
+    () => 'a re-login',
+  );
   assert.ok(agent.logs.some((l) => l.msg === 'Vault token renewal failed; logging in again'));
 });
 
@@ -73,7 +118,10 @@ test('403 is reported naming the path and the role; values never appear in statu
     const s = (await (await fetch(`${http}/v1/status`)).json()) as { vault?: { lastError: string | null } };
     return s.vault?.lastError ? s : undefined;
   }, 5000);
-  assert.equal((status as any).vault.lastError, 'permission denied reading secret/metadata/apps/db (secret "db") with Vault role "apps": check the role\'s policy');
+  assert.equal(
+    (status as any).vault.lastError,
+    'permission denied reading secret/metadata/apps/db (secret "db") with Vault role "apps": check the role\'s policy',
+  );
   assert.equal((await fetch(`${admin}/readyz`)).status, 503, 'not ready without its secrets');
   assert.equal((status as { ready?: boolean }).ready, false, '/v1/status agrees with /readyz');
 });
@@ -84,21 +132,34 @@ test('Vault down: last known good kept and served; back up: recovers', async (t)
   await waitFor(async () => ((await fetch(`${http}/v1/values/vault/db`, { headers: H })).status === 200 ? true : undefined), 5000);
   const port = vault.port;
   await vault.stop();
-  await waitFor(async () => {
-    const s = (await (await fetch(`${http}/v1/status`)).json()) as { vault: { failing: string[] } };
-    return s.vault.failing.includes('db') ? true : undefined;
-  }, 5000, () => 'the failure to show in status');
+  await waitFor(
+    async () => {
+      const s = (await (await fetch(`${http}/v1/status`)).json()) as { vault: { failing: string[] } };
+      return s.vault.failing.includes('db') ? true : undefined;
+    },
+    5000,
+    () => 'the failure to show in status',
+  );
   assert.deepEqual(await (await fetch(`${http}/v1/values/vault/db`, { headers: H })).json(), { password: SECRET, user: 'app' });
   vault.setSecret('secret/apps/db', { password: ROTATED, user: 'app' });
   await vault.start(port);
-  await waitFor(async () => (((await (await fetch(`${http}/v1/values/vault/db`, { headers: H })).json()) as { password: string }).password === ROTATED ? true : undefined), 8000);
+  await waitFor(
+    async () =>
+      ((await (await fetch(`${http}/v1/values/vault/db`, { headers: H })).json()) as { password: string }).password === ROTATED
+        ? true
+        : undefined,
+    8000,
+  );
 });
 
 test('seeded secret values appear in no log line, metrics scrape, status answer or unencrypted snapshot; a sealed snapshot serves them warm', async (t) => {
   const { dir, vault, args } = await setUp(t);
   const { agent, http, admin } = await startAgent(t, [...args, '--log-level', 'debug']);
   await waitFor(async () => ((await fetch(`${http}/v1/values/vault/db`, { headers: H })).status === 200 ? true : undefined), 5000);
-  await waitFor(async () => ((await readFile(join(dir, 'cache', 'snapshot.json'), 'utf8').catch(() => '')).includes('ml-service') ? true : undefined), 5000);
+  await waitFor(
+    async () => ((await readFile(join(dir, 'cache', 'snapshot.json'), 'utf8').catch(() => '')).includes('ml-service') ? true : undefined),
+    5000,
+  );
   const places = {
     logs: agent.stderrText.join('\n'),
     metrics: await (await fetch(`${admin}/metrics`)).text(),

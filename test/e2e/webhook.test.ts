@@ -15,23 +15,58 @@ import { defer } from '../helpers/cleanup.ts';
 
 type Answer = { status: number; body: string; peerFingerprint: string };
 
-function post(url: string, ca: string, body: string, contentType = 'application/json', path = '/mutate', servername?: string): Promise<Answer> {
+function post(
+  url: string,
+  ca: string,
+  body: string,
+  contentType = 'application/json',
+  path = '/mutate',
+  servername?: string,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method: body === '' ? 'GET' : 'POST', ca, agent: false, ...(servername && { servername }), headers: { 'content-type': contentType } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text, peerFingerprint: (res.socket as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256 }));
-    });
+    const req = request(
+      `${url}${path}`,
+      {
+        method: body === '' ? 'GET' : 'POST',
+        ca,
+        agent: false,
+        ...(servername && { servername }),
+        headers: { 'content-type': contentType },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            body: text,
+            peerFingerprint: (res.socket as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256,
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-const review = (namespace: string, annotations: Record<string, string>) => JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-  request: { uid: 'uid-42', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace,
-    object: { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'web-', annotations }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
-});
+const review = (namespace: string, annotations: Record<string, string>) =>
+  JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'uid-42',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      operation: 'CREATE',
+      namespace,
+      object: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { generateName: 'web-', annotations },
+        spec: { containers: [{ name: 'web', image: 'nginx' }] },
+      },
+    },
+  });
 
 async function writePair(dir: string, name: string) {
   const material = await generateTlsMaterial({ commonName: name, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 1 });
@@ -46,20 +81,52 @@ async function writePair(dir: string, name: string) {
 test('AdmissionReview round trip over HTTPS; malformed bodies are 400; a rotated certificate is served without restart', async (t) => {
   const dir = await tempDir(t);
   const first = await writePair(dir, 'first');
-  const webhook = spawnCli(t, ['webhook', '--addr', '127.0.0.1:0', '--tls-cert-file', join(dir, 'tls.crt'), '--tls-key-file', join(dir, 'tls.key'),
-    '--no-namespace-defaults', '--central-url', 'http://central:8080']);
+  const webhook = spawnCli(t, [
+    'webhook',
+    '--addr',
+    '127.0.0.1:0',
+    '--tls-cert-file',
+    join(dir, 'tls.crt'),
+    '--tls-key-file',
+    join(dir, 'tls.key'),
+    '--no-namespace-defaults',
+    '--central-url',
+    'http://central:8080',
+  ]);
   const url = await webhook.listeningUrl();
 
-  const answer = await post(url, first.caPem, review('apps', { 'config.llm-dev-ops.io/inject': 'true', 'config.llm-dev-ops.io/namespaces': 'ml-service' }));
+  const answer = await post(
+    url,
+    first.caPem,
+    review('apps', { 'config.llm-dev-ops.io/inject': 'true', 'config.llm-dev-ops.io/namespaces': 'ml-service' }),
+  );
   assert.equal(answer.status, 200);
   const { response } = JSON.parse(answer.body);
   assert.equal(response.uid, 'uid-42');
   assert.equal(response.allowed, true);
   assert.equal(response.patchType, 'JSONPatch');
-  assert.ok(JSON.parse(Buffer.from(response.patch, 'base64').toString()).some((op: { path: string }) => op.path === '/spec/initContainers'));
+  assert.ok(
+    JSON.parse(Buffer.from(response.patch, 'base64').toString()).some((op: { path: string }) => op.path === '/spec/initContainers'),
+  );
 
-  const denied = JSON.parse((await post(url, first.caPem, review('apps', { 'config.llm-dev-ops.io/inject': 'true', 'config.llm-dev-ops.io/namespaces': 'a', 'config.llm-dev-ops.io/poll-interval': 'soon' }))).body);
-  assert.deepEqual(denied.response, { uid: 'uid-42', allowed: false, status: { code: 400, message: 'config.llm-dev-ops.io/poll-interval=soon: not a duration (e.g. 30s, 5m, 1h30m, 250ms)' } });
+  const denied = JSON.parse(
+    (
+      await post(
+        url,
+        first.caPem,
+        review('apps', {
+          'config.llm-dev-ops.io/inject': 'true',
+          'config.llm-dev-ops.io/namespaces': 'a',
+          'config.llm-dev-ops.io/poll-interval': 'soon',
+        }),
+      )
+    ).body,
+  );
+  assert.deepEqual(denied.response, {
+    uid: 'uid-42',
+    allowed: false,
+    status: { code: 400, message: 'config.llm-dev-ops.io/poll-interval=soon: not a duration (e.g. 30s, 5m, 1h30m, 250ms)' },
+  });
 
   assert.equal((await post(url, first.caPem, '{not json')).status, 400);
   assert.equal((await post(url, first.caPem, JSON.stringify({ apiVersion: 'v1', kind: 'Pod' }))).status, 400);
@@ -80,12 +147,40 @@ test('self-managed TLS: caBundle patched through the Kubernetes API (previous CA
   defer(t, () => api.stop());
   const previous = await generateTlsMaterial({ commonName: 'previous', dnsNames: ['x'], validityDays: 30 });
   api.webhookConfigs.set('llm-config-injector', {
-    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'llm-config-injector' },
-    webhooks: [{ name: 'inject.config.llm-dev-ops.io', clientConfig: { service: { name: 'llm-config-injector', namespace: 'llm-config', path: '/mutate' }, caBundle: Buffer.from(previous.caPem).toString('base64') } }],
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: 'llm-config-injector' },
+    webhooks: [
+      {
+        name: 'inject.config.llm-dev-ops.io',
+        clientConfig: {
+          service: { name: 'llm-config-injector', namespace: 'llm-config', path: '/mutate' },
+          caBundle: Buffer.from(previous.caPem).toString('base64'),
+        },
+      },
+    ],
   });
-  api.setNamespace({ metadata: { name: 'apps', annotations: { 'config.llm-dev-ops.io/inject': 'true', 'config.llm-dev-ops.io/namespaces': 'from-namespace', 'unrelated/annotation': 'x' } } });
-  const webhook = spawnCli(t, ['webhook', '--addr', '127.0.0.1:0', '--tls-mode', 'self-managed', '--kubeconfig', await api.writeKubeconfig(dir),
-    '--central-url', 'http://central:8080']);
+  api.setNamespace({
+    metadata: {
+      name: 'apps',
+      annotations: {
+        'config.llm-dev-ops.io/inject': 'true',
+        'config.llm-dev-ops.io/namespaces': 'from-namespace',
+        'unrelated/annotation': 'x',
+      },
+    },
+  });
+  const webhook = spawnCli(t, [
+    'webhook',
+    '--addr',
+    '127.0.0.1:0',
+    '--tls-mode',
+    'self-managed',
+    '--kubeconfig',
+    await api.writeKubeconfig(dir),
+    '--central-url',
+    'http://central:8080',
+  ]);
   const url = await webhook.listeningUrl();
 
   const patch = api.requests.find((r) => r.method === 'PATCH')!;
@@ -99,15 +194,23 @@ test('self-managed TLS: caBundle patched through the Kubernetes API (previous CA
   // Kubernetes routes admissions only to ready endpoints: wait for /readyz (namespace cache synced).
   // The generated serving certificate names the Service; connect by IP with the servername it carries.
   const SERVICE = 'llm-config-injector.llm-config.svc';
-  await waitFor(async () => ((await post(url, cas[0]!, '', 'text/plain', '/readyz', SERVICE)).status === 200 ? true : undefined), 5000, () => '/readyz');
+  await waitFor(
+    async () => ((await post(url, cas[0]!, '', 'text/plain', '/readyz', SERVICE)).status === 200 ? true : undefined),
+    5000,
+    () => '/readyz',
+  );
   const answer = (await post(url, cas[0]!, review('apps', {}), 'application/json', '/mutate', SERVICE)).body;
   const ops = JSON.parse(Buffer.from(JSON.parse(answer).response.patch, 'base64').toString());
   const init = ops.find((op: { path: string }) => op.path === '/spec/initContainers').value[0];
   assert.ok(init.args.includes('--namespaces=from-namespace'), 'the namespace annotation supplied the default');
 
   api.setNamespace({ metadata: { name: 'apps', annotations: { 'config.llm-dev-ops.io/inject': 'false' } } });
-  await waitFor(async () => {
-    const text = (await post(url, cas[0]!, review('apps', {}), 'application/json', '/mutate', SERVICE)).body;
-    return JSON.parse(text).response.patch === undefined ? true : undefined;
-  }, 5000, () => 'the informer to pick up the namespace change');
+  await waitFor(
+    async () => {
+      const text = (await post(url, cas[0]!, review('apps', {}), 'application/json', '/mutate', SERVICE)).body;
+      return JSON.parse(text).response.patch === undefined ? true : undefined;
+    },
+    5000,
+    () => 'the informer to pick up the namespace change',
+  );
 });

@@ -17,12 +17,34 @@ const AGENTS = Number(process.env.FLEET_AGENTS ?? 200);
 const SECONDS = Number(process.env.FLEET_SECONDS ?? 180);
 const INTERVAL = process.env.FLEET_POLL_INTERVAL ?? '60s';
 
-test(`fleet: ${AGENTS} agents polling an upstream-strict central API for ${SECONDS}s — no 429, no ban, spread by jitter`, { timeout: (SECONDS + 120) * 1000 }, async (t) => {
+test(`fleet: ${AGENTS} agents polling an upstream-strict central API for ${SECONDS}s — no 429, no ban, spread by jitter`, {
+  timeout: (SECONDS + 120) * 1000,
+}, async (t) => {
   const dir = await tempDir(t);
   await writeFile(join(dir, 'seed.yaml'), 'development:\n  ml-service:\n    model: gpt-4o\n');
-  const central = spawnCli(t, ['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed.yaml'), '--upstream-strict', '--log-level', 'debug']);
+  const central = spawnCli(t, [
+    'dev-server',
+    '--addr',
+    '127.0.0.1:0',
+    '--seed',
+    join(dir, 'seed.yaml'),
+    '--upstream-strict',
+    '--log-level',
+    'debug',
+  ]);
   const url = await central.listeningUrl();
-  const common = ['--central-url', url, '--namespaces', 'ml-service', '--central-header', 'X-Forwarded-Proto: https', '--sync-mode', 'poll', '--poll-interval', INTERVAL];
+  const common = [
+    '--central-url',
+    url,
+    '--namespaces',
+    'ml-service',
+    '--central-header',
+    'X-Forwarded-Proto: https',
+    '--sync-mode',
+    'poll',
+    '--poll-interval',
+    INTERVAL,
+  ];
   const init = new CliProcess(['init', ...common, '--output-dir', join(dir, 'seed-files'), '--cache-dir', join(dir, 'seed-cache')]);
   assert.equal(await init.exitCode(), 0, init.stderrText.join('\n'));
   const baseline = central.logs.filter((l) => l.msg === 'request').length;
@@ -32,8 +54,25 @@ test(`fleet: ${AGENTS} agents polling an upstream-strict central API for ${SECON
   try {
     for (let i = 0; i < AGENTS; i++) {
       await cp(join(dir, 'seed-cache'), join(dir, `cache-${i}`), { recursive: true });
-      const options = parseOptions(agentOptionTable, [...common, '--output-dir', join(dir, `files-${i}`), '--cache-dir', join(dir, `cache-${i}`),
-        '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off', '--log-level', 'error'], {});
+      const options = parseOptions(
+        agentOptionTable,
+        [
+          ...common,
+          '--output-dir',
+          join(dir, `files-${i}`),
+          '--cache-dir',
+          join(dir, `cache-${i}`),
+          '--http-addr',
+          '127.0.0.1:0',
+          '--admin-addr',
+          '127.0.0.1:0',
+          '--socket',
+          'off',
+          '--log-level',
+          'error',
+        ],
+        {},
+      );
       agents.push(await startAgent(options, () => {}));
     }
     await new Promise((r) => setTimeout(r, Math.max(0, SECONDS * 1000 - (Date.now() - started))));
@@ -41,15 +80,24 @@ test(`fleet: ${AGENTS} agents polling an upstream-strict central API for ${SECON
     await Promise.all(agents.map((a) => a.stop()));
   }
 
-  const requests = central.logs.filter((l) => l.msg === 'request').slice(baseline).map((l) => ({ at: Date.parse(String(l.time)), status: l.status as number }));
+  const requests = central.logs
+    .filter((l) => l.msg === 'request')
+    .slice(baseline)
+    .map((l) => ({ at: Date.parse(String(l.time)), status: l.status as number }));
   const statuses = new Map<number, number>();
   for (const r of requests) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
   const perSecond = new Map<number, number>();
-  for (const r of requests) perSecond.set(Math.floor((r.at - started) / 1000), (perSecond.get(Math.floor((r.at - started) / 1000)) ?? 0) + 1);
+  for (const r of requests)
+    perSecond.set(Math.floor((r.at - started) / 1000), (perSecond.get(Math.floor((r.at - started) / 1000)) ?? 0) + 1);
   const histogram = new Map<number, number>(); // requests in a second → how many seconds saw that many
   for (let s = 0; s < SECONDS; s++) histogram.set(perSecond.get(s) ?? 0, (histogram.get(perSecond.get(s) ?? 0) ?? 0) + 1);
-  const report = [...histogram.entries()].sort(([a], [b]) => a - b).map(([n, secs]) => `${String(n).padStart(3)} req/s: ${'#'.repeat(Math.ceil(secs / 2))} ${secs}s`).join('\n');
-  t.diagnostic(`fleet of ${AGENTS}, poll ${INTERVAL}, ${SECONDS}s: ${requests.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}, max ${Math.max(...perSecond.values())}/s\n${report}`);
+  const report = [...histogram.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([n, secs]) => `${String(n).padStart(3)} req/s: ${'#'.repeat(Math.ceil(secs / 2))} ${secs}s`)
+    .join('\n');
+  t.diagnostic(
+    `fleet of ${AGENTS}, poll ${INTERVAL}, ${SECONDS}s: ${requests.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}, max ${Math.max(...perSecond.values())}/s\n${report}`,
+  );
   console.log(`\nfleet request-rate histogram (seconds with N requests):\n${report}\n`);
   assert.equal(statuses.get(429) ?? 0, 0, 'rate limited');
   assert.equal(statuses.get(403) ?? 0, 0, 'banned');

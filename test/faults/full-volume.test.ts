@@ -17,7 +17,11 @@ function tryMount(dir: string): string | undefined {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'pipe' });
     return undefined;
   } catch (error) {
-    return `cannot mount a tmpfs here (${String((error as { stderr?: Buffer }).stderr ?? error).trim().split('\n')[0]}); see docs/benchmarks.md`;
+    return `cannot mount a tmpfs here (${
+      String((error as { stderr?: Buffer }).stderr ?? error)
+        .trim()
+        .split('\n')[0]
+    }); see docs/benchmarks.md`;
   }
 }
 
@@ -29,8 +33,23 @@ test('full output volume: failure reported, old files intact, no crash, recovery
   if (skip) return t.skip(skip);
   defer(t, async () => execFileSync('umount', ['-l', files]));
   const { url } = await startCentral(t, ['--seed', SEED]);
-  const agent = spawnCli(t, ['agent', '--central-url', url, '--namespaces', 'ml-service', '--output-dir', files, '--cache-dir', join(dir, 'cache'),
-    '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off']);
+  const agent = spawnCli(t, [
+    'agent',
+    '--central-url',
+    url,
+    '--namespaces',
+    'ml-service',
+    '--output-dir',
+    files,
+    '--cache-dir',
+    join(dir, 'cache'),
+    '--http-addr',
+    '127.0.0.1:0',
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--socket',
+    'off',
+  ]);
   const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
   const before = await waitFor(() => readFile(join(files, 'ml-service.json'), 'utf8').catch(() => undefined), 5000);
   // Fill the volume to the last byte.
@@ -41,10 +60,14 @@ test('full output volume: failure reported, old files intact, no crash, recovery
     // ENOSPC: full
   }
   await writeValue(url, 'ml-service', 'model', 'x'.repeat(20_000));
-  const status = await waitFor(async () => {
-    const s = (await (await fetch(`${http}/v1/status`)).json()) as { files: { lastError: string | null } };
-    return s.files.lastError ? s : undefined;
-  }, 5000, () => 'the write failure in /v1/status');
+  const status = await waitFor(
+    async () => {
+      const s = (await (await fetch(`${http}/v1/status`)).json()) as { files: { lastError: string | null } };
+      return s.files.lastError ? s : undefined;
+    },
+    5000,
+    () => 'the write failure in /v1/status',
+  );
   assert.match(status.files.lastError!, /ENOSPC|no space/i);
   assert.equal(await readFile(join(files, 'ml-service.json'), 'utf8'), before, 'previous files whole');
   assert.equal((await fetch(`${http}/v1/values/ml-service/model`)).status, 200, 'still serving (the new value, from memory)');

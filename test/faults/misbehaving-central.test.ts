@@ -18,12 +18,41 @@ async function setUp(t: TestContextLike, mode: 'poll' | 'stream') {
   const proxy = new FaultProxy(central);
   await proxy.start();
   defer(t, () => proxy.stop());
-  const agent = spawnCli(t, ['agent', '--central-url', proxy.url, '--namespaces', 'ml-service', '--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache'),
-    '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off', '--sync-mode', mode, '--poll-interval', '1s',
-    '--request-timeout', '500ms', '--max-response-bytes', '65536', '--backoff-base', '100ms', '--backoff-max', '400ms', '--heartbeat-timeout', '2s']);
+  const agent = spawnCli(t, [
+    'agent',
+    '--central-url',
+    proxy.url,
+    '--namespaces',
+    'ml-service',
+    '--output-dir',
+    join(dir, 'files'),
+    '--cache-dir',
+    join(dir, 'cache'),
+    '--http-addr',
+    '127.0.0.1:0',
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--socket',
+    'off',
+    '--sync-mode',
+    mode,
+    '--poll-interval',
+    '1s',
+    '--request-timeout',
+    '500ms',
+    '--max-response-bytes',
+    '65536',
+    '--backoff-base',
+    '100ms',
+    '--backoff-max',
+    '400ms',
+    '--heartbeat-timeout',
+    '2s',
+  ]);
   const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
   await waitFor(async () => ((await fetch(`${http}/v1/values/ml-service/model`)).status === 200 ? true : undefined), 5000);
-  const status = async () => (await (await fetch(`${http}/v1/status`)).json()) as { lastError: string | null; connected: boolean; revision: number };
+  const status = async () =>
+    (await (await fetch(`${http}/v1/status`)).json()) as { lastError: string | null; connected: boolean; revision: number };
   const model = async () => (await fetch(`${http}/v1/values/ml-service/model`)).text();
   return { dir, central, proxy, agent, http, status, model };
 }
@@ -32,12 +61,20 @@ test('slow, malformed and oversized answers: last good data kept and served, err
   const s = await setUp(t, 'poll');
   const file = async () => readFile(join(s.dir, 'files', 'ml-service.json'), 'utf8');
   const before = await waitFor(() => file().catch(() => undefined), 5000);
-  for (const [fault, message] of [['slow', /Headers Timeout|timeout/i], ['malformed', /not JSON/], ['oversized', /body larger than 65536 bytes/]] as const) {
+  for (const [fault, message] of [
+    ['slow', /Headers Timeout|timeout/i],
+    ['malformed', /not JSON/],
+    ['oversized', /body larger than 65536 bytes/],
+  ] as const) {
     s.proxy.fault = fault;
-    const status = await waitFor(async () => {
-      const current = await s.status();
-      return current.lastError && message.test(current.lastError) ? current : undefined;
-    }, 8000, () => `a ${fault} error in /v1/status`);
+    const status = await waitFor(
+      async () => {
+        const current = await s.status();
+        return current.lastError && message.test(current.lastError) ? current : undefined;
+      },
+      8000,
+      () => `a ${fault} error in /v1/status`,
+    );
     assert.ok(status.lastError);
     assert.equal(await s.model(), 'gpt-4o-mini', `${fault}: still serving the last good value`);
     assert.equal(await file(), before, `${fault}: file untouched`);
@@ -57,7 +94,11 @@ test('a watch stream cut mid-event: half an event is never applied; the agent re
   const duringCut = await s.model();
   assert.ok(duringCut === 'gpt-4o-mini' || duringCut === 'written-during-cut', `never a torn value: ${duringCut}`);
   s.proxy.fault = 'none';
-  await waitFor(async () => ((await s.model()) === 'written-during-cut' ? true : undefined), 8000, () => 'the resumed stream (Last-Event-ID) to deliver the write');
+  await waitFor(
+    async () => ((await s.model()) === 'written-during-cut' ? true : undefined),
+    8000,
+    () => 'the resumed stream (Last-Event-ID) to deliver the write',
+  );
   const reconnects = s.agent.logs.filter((l) => l.msg === 'watch stream connected');
   assert.ok(reconnects.length >= 2);
   assert.ok(reconnects.at(-1)!.resumeFrom !== null, 'resumed with Last-Event-ID');

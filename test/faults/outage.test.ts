@@ -10,10 +10,14 @@ import { runOutage } from '../helpers/outage-run.ts';
 const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
 const OUTAGE_SECONDS = Number(process.env.FAULT_OUTAGE_SECONDS ?? 60);
 
-test(`central outage of ${OUTAGE_SECONDS}s: 0 failed reads, files intact, jittered reconnects, resync after`, { timeout: (OUTAGE_SECONDS + 100) * 1000 }, async (t) => {
+test(`central outage of ${OUTAGE_SECONDS}s: 0 failed reads, files intact, jittered reconnects, resync after`, {
+  timeout: (OUTAGE_SECONDS + 100) * 1000,
+}, async (t) => {
   const r = await runOutage(OUTAGE_SECONDS, SEED);
-  t.diagnostic(`outage ${OUTAGE_SECONDS}s: ${r.reads} reads, ${r.failedReads} failed; ${r.fileChecks} file checks, ${r.changedOrCorruptFiles} changed or corrupt; `
-    + `${r.reconnectGapsMs.length + 1} reconnect attempts, gaps ms: ${r.reconnectGapsMs.join(',')}; resync ${r.resyncMs} ms after the restart`);
+  t.diagnostic(
+    `outage ${OUTAGE_SECONDS}s: ${r.reads} reads, ${r.failedReads} failed; ${r.fileChecks} file checks, ${r.changedOrCorruptFiles} changed or corrupt; ` +
+      `${r.reconnectGapsMs.length + 1} reconnect attempts, gaps ms: ${r.reconnectGapsMs.join(',')}; resync ${r.resyncMs} ms after the restart`,
+  );
   assert.equal(r.failedReads, 0);
   assert.equal(r.changedOrCorruptFiles, 0);
   assert.ok(r.reads > OUTAGE_SECONDS * 20);

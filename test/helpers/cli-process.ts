@@ -50,7 +50,11 @@ export class CliProcess {
   }
 
   async waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
-    return waitFor(() => this.logs.find(predicate), timeoutMs, () => `log line not seen; logs:\n${this.stderrText.slice(-20).join('\n')}`);
+    return waitFor(
+      () => this.logs.find(predicate),
+      timeoutMs,
+      () => `log line not seen; logs:\n${this.stderrText.slice(-20).join('\n')}`,
+    );
   }
 
   /** Resolves with the URL a server logged as bound. */
@@ -73,7 +77,11 @@ export class CliProcess {
   }
 }
 
-export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, describe = () => 'condition'): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  describe = () => 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -109,9 +117,18 @@ export async function startCentral(t: TestContextLike, args: string[] = []): Pro
 }
 
 /** POST a value to the central API. */
-export async function writeValue(url: string, namespace: string, key: string, value: unknown, env = 'development', headers: Record<string, string> = {}): Promise<unknown> {
+export async function writeValue(
+  url: string,
+  namespace: string,
+  key: string,
+  value: unknown,
+  env = 'development',
+  headers: Record<string, string> = {},
+): Promise<unknown> {
   const response = await fetch(`${url}/api/v1/configs/${encodeURIComponent(namespace)}/${encodeURIComponent(key)}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ value, env }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ value, env }),
   });
   if (!response.ok) throw new Error(`write failed: ${response.status} ${await response.text()}`);
   return response.json();

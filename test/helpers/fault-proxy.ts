@@ -45,10 +45,18 @@ export class FaultProxy {
     const path = req.url ?? '/';
     const watch = path.startsWith('/api/v1/watch');
     if (!watch && fault === 'slow') await new Promise((r) => setTimeout(r, this.slowMs));
-    if (!watch && fault === 'malformed') return this.#answer(res, path, 200, '[{"id":"x","namespace":"ml-service","key":"model","value":', fault);
-    if (!watch && fault === 'oversized') return this.#answer(res, path, 200, `[${'{"pad":"' + 'x'.repeat(1024) + '"},'.repeat(40_000)}{}]`, fault);
-    const upstream = await request(`${this.#upstream}${path}`, { method: req.method as 'GET', headers: stripHop(req.headers), body: req.method === 'GET' ? null : req });
-    const headers = Object.fromEntries(Object.entries(upstream.headers).filter(([k]) => !['transfer-encoding', 'connection', 'keep-alive'].includes(k)));
+    if (!watch && fault === 'malformed')
+      return this.#answer(res, path, 200, '[{"id":"x","namespace":"ml-service","key":"model","value":', fault);
+    if (!watch && fault === 'oversized')
+      return this.#answer(res, path, 200, `[${'{"pad":"' + 'x'.repeat(1024) + '"},'.repeat(40_000)}{}]`, fault);
+    const upstream = await request(`${this.#upstream}${path}`, {
+      method: req.method as 'GET',
+      headers: stripHop(req.headers),
+      body: req.method === 'GET' ? null : req,
+    });
+    const headers = Object.fromEntries(
+      Object.entries(upstream.headers).filter(([k]) => !['transfer-encoding', 'connection', 'keep-alive'].includes(k)),
+    );
     res.writeHead(upstream.statusCode, headers as Record<string, string>);
     this.seen.push({ path, status: upstream.statusCode, fault });
     if (!watch) {
@@ -81,6 +89,7 @@ export class FaultProxy {
 
 function stripHop(headers: IncomingMessage['headers']): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (typeof v === 'string' && !['host', 'connection', 'keep-alive', 'transfer-encoding'].includes(k)) out[k] = v;
+  for (const [k, v] of Object.entries(headers))
+    if (typeof v === 'string' && !['host', 'connection', 'keep-alive', 'transfer-encoding'].includes(k)) out[k] = v;
   return out;
 }

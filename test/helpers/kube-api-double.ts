@@ -31,21 +31,37 @@ export class KubeApiDouble {
   readonly token = 'double-token';
 
   setNamespace(namespace: Namespace): void {
-    const object = { apiVersion: 'v1', kind: 'Namespace', ...namespace, metadata: { ...namespace.metadata, resourceVersion: String(++this.#revision) } };
+    const object = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      ...namespace,
+      metadata: { ...namespace.metadata, resourceVersion: String(++this.#revision) },
+    };
     const type = this.#namespaces.has(namespace.metadata.name) ? 'MODIFIED' : 'ADDED';
     this.#namespaces.set(namespace.metadata.name, object);
     for (const watcher of this.#watchers) watcher.write(`${JSON.stringify({ type, object })}\n`);
   }
 
   async start(): Promise<void> {
-    const tls = await generateTlsMaterial({ commonName: 'kube-api-double', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 1 });
+    const tls = await generateTlsMaterial({
+      commonName: 'kube-api-double',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      validityDays: 1,
+    });
     this.caPem = tls.caPem;
     this.#server = createServer({ cert: tls.certPem, key: tls.keyPem }, async (req, res) => {
       let text = '';
       for await (const chunk of req) text += chunk;
       const url = new URL(req.url ?? '/', 'https://double');
-      this.requests.push({ method: req.method ?? '', path: `${url.pathname}${url.search}`, contentType: req.headers['content-type'], body: text ? JSON.parse(text) : undefined });
-      if (req.headers.authorization !== `Bearer ${this.token}`) return json(res, 401, { kind: 'Status', code: 401, message: 'Unauthorized' });
+      this.requests.push({
+        method: req.method ?? '',
+        path: `${url.pathname}${url.search}`,
+        contentType: req.headers['content-type'],
+        body: text ? JSON.parse(text) : undefined,
+      });
+      if (req.headers.authorization !== `Bearer ${this.token}`)
+        return json(res, 401, { kind: 'Status', code: 401, message: 'Unauthorized' });
       const mwc = /^\/apis\/admissionregistration\.k8s\.io\/v1\/mutatingwebhookconfigurations\/([^/]+)$/.exec(url.pathname);
       if (mwc) {
         const current = this.webhookConfigs.get(mwc[1]!);
@@ -66,7 +82,12 @@ export class KubeApiDouble {
           res.on('close', () => this.#watchers.delete(res));
           return;
         }
-        return json(res, 200, { apiVersion: 'v1', kind: 'NamespaceList', metadata: { resourceVersion: String(this.#revision) }, items: [...this.#namespaces.values()] });
+        return json(res, 200, {
+          apiVersion: 'v1',
+          kind: 'NamespaceList',
+          metadata: { resourceVersion: String(this.#revision) },
+          items: [...this.#namespaces.values()],
+        });
       }
       json(res, 404, { kind: 'Status', code: 404, message: 'not served by this double' });
     });
@@ -78,12 +99,19 @@ export class KubeApiDouble {
   /** A kubeconfig that points at this double, for --kubeconfig. */
   async writeKubeconfig(dir: string): Promise<string> {
     const path = join(dir, 'kubeconfig');
-    await writeFile(path, stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'double',
-      clusters: [{ name: 'double', cluster: { server: this.url, 'certificate-authority-data': Buffer.from(this.caPem).toString('base64') } }],
-      users: [{ name: 'double', user: { token: this.token } }],
-      contexts: [{ name: 'double', context: { cluster: 'double', user: 'double' } }],
-    }));
+    await writeFile(
+      path,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'double',
+        clusters: [
+          { name: 'double', cluster: { server: this.url, 'certificate-authority-data': Buffer.from(this.caPem).toString('base64') } },
+        ],
+        users: [{ name: 'double', user: { token: this.token } }],
+        contexts: [{ name: 'double', context: { cluster: 'double', user: 'double' } }],
+      }),
+    );
     return path;
   }
 

@@ -29,16 +29,33 @@ export async function runOutage(seconds: number, seed: string, agentFlags: reado
     const url = await central.listeningUrl();
     const port = Number(new URL(url).port);
     const files = join(dir, 'files');
-    const agent = new CliProcess(['agent', '--central-url', url, '--namespaces', 'ml-service,team/ml', '--output-dir', files, '--cache-dir', join(dir, 'cache'),
-      '--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', join(dir, 'agent.sock'), ...agentFlags]);
+    const agent = new CliProcess([
+      'agent',
+      '--central-url',
+      url,
+      '--namespaces',
+      'ml-service,team/ml',
+      '--output-dir',
+      files,
+      '--cache-dir',
+      join(dir, 'cache'),
+      '--http-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--socket',
+      join(dir, 'agent.sock'),
+      ...agentFlags,
+    ]);
     processes.push(agent);
     const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
     await agent.waitForLog((l) => l.msg === 'watch stream connected');
-    const readFiles = async () => JSON.stringify({
-      link: await readlink(join(files, '..data')),
-      ml: JSON.parse(await readFile(join(files, 'ml-service.json'), 'utf8')),
-      team: JSON.parse(await readFile(join(files, 'team.ml.json'), 'utf8')),
-    });
+    const readFiles = async () =>
+      JSON.stringify({
+        link: await readlink(join(files, '..data')),
+        ml: JSON.parse(await readFile(join(files, 'ml-service.json'), 'utf8')),
+        team: JSON.parse(await readFile(join(files, 'team.ml.json'), 'utf8')),
+      });
     const before = await waitFor(() => readFiles().catch(() => undefined), 5000);
     const expected = await (await fetch(`${http}/v1/values/ml-service/model`)).text();
 
@@ -78,7 +95,10 @@ export async function runOutage(seconds: number, seed: string, agentFlags: reado
     await restarted.listeningUrl();
     const back = Date.now();
     await writeValue(url, 'ml-service', 'model', 'after-outage');
-    await waitFor(async () => ((await (await fetch(`${http}/v1/values/ml-service/model`)).text()) === 'after-outage' ? true : undefined), 70_000);
+    await waitFor(
+      async () => ((await (await fetch(`${http}/v1/values/ml-service/model`)).text()) === 'after-outage' ? true : undefined),
+      70_000,
+    );
     return { ...counts, reconnectGapsMs: attempts.slice(1).map((at, i) => at - attempts[i]!), resyncMs: Date.now() - back };
   } finally {
     for (const p of processes.reverse()) await p.stop();

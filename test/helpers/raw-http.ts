@@ -3,7 +3,9 @@
 
 import { connect } from 'node:net';
 
-export type Target = { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'socket'; readonly path: string };
+export type Target =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'socket'; readonly path: string };
 
 export function rawRequest(target: Target, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -11,7 +13,13 @@ export function rawRequest(target: Target, request: string): Promise<string> {
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', reject);
-    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8').replace(/^Date: .*\r\n/m, 'Date: -\r\n')));
+    socket.on('end', () =>
+      resolve(
+        Buffer.concat(chunks)
+          .toString('utf8')
+          .replace(/^Date: .*\r\n/m, 'Date: -\r\n'),
+      ),
+    );
     socket.write(request.replace(/\n/g, '\r\n'));
   });
 }

@@ -82,15 +82,29 @@ export class VaultDouble {
     if (kv && method === 'GET') {
       const [, mount, kind, secretPath] = kv;
       const full = `${mount}/${secretPath}`;
-      if (!this.roles.get(session.role)!.paths.some((prefix) => full.startsWith(prefix))) return reply(res, 403, { errors: ['1 error occurred:\n\t* permission denied\n\n'] });
+      if (!this.roles.get(session.role)!.paths.some((prefix) => full.startsWith(prefix)))
+        return reply(res, 403, { errors: ['1 error occurred:\n\t* permission denied\n\n'] });
       const versions = this.#secrets.get(full);
       if (!versions) return reply(res, 404, { errors: [] });
       const current = versions.length;
       if (kind === 'metadata') {
-        return reply(res, 200, { data: { current_version: current, oldest_version: 1, versions: Object.fromEntries(versions.map((v, i) => [String(i + 1), { created_time: v.created_time, deletion_time: v.deletion_time, destroyed: v.destroyed }])) } });
+        return reply(res, 200, {
+          data: {
+            current_version: current,
+            oldest_version: 1,
+            versions: Object.fromEntries(
+              versions.map((v, i) => [
+                String(i + 1),
+                { created_time: v.created_time, deletion_time: v.deletion_time, destroyed: v.destroyed },
+              ]),
+            ),
+          },
+        });
       }
       const latest = versions[current - 1]!;
-      return reply(res, 200, { data: { data: latest.data, metadata: { version: current, created_time: latest.created_time, deletion_time: '', destroyed: false } } });
+      return reply(res, 200, {
+        data: { data: latest.data, metadata: { version: current, created_time: latest.created_time, deletion_time: '', destroyed: false } },
+      });
     }
     reply(res, 404, { errors: [] });
   }

@@ -30,7 +30,10 @@ test('no write when nothing changed; removed names and old data dirs are cleaned
   await writer.write(payload({ 'a.json': '3' }));
   const names = (await readdir(dir)).sort();
   assert.equal(names.filter((n) => n.startsWith('..') && n !== '..data').length, 1, 'only the current data dir remains');
-  assert.deepEqual(names.filter((n) => !n.startsWith('.')), ['a.json']);
+  assert.deepEqual(
+    names.filter((n) => !n.startsWith('.')),
+    ['a.json'],
+  );
 });
 
 test('files someone else put in the directory are left alone; a crash leftover is replaced', async (t) => {
@@ -60,7 +63,15 @@ test('a failed write keeps the previous set whole', async (t) => {
   await writer.write(payload({ 'a.json': 'good' }));
   // The second file cannot be written: the failure comes after a.json is already in the new dir.
   const unwritable = { content: 42 as unknown as string, mode: 0o440 };
-  await assert.rejects(writer.write(new Map([['a.json', { content: 'bad', mode: 0o440 }], ['b.json', unwritable]])), (e: unknown) => e instanceof OutputWriteError);
+  await assert.rejects(
+    writer.write(
+      new Map([
+        ['a.json', { content: 'bad', mode: 0o440 }],
+        ['b.json', unwritable],
+      ]),
+    ),
+    (e: unknown) => e instanceof OutputWriteError,
+  );
   assert.equal(await readFile(join(dir, 'a.json'), 'utf8'), 'good');
   assert.equal((await readdir(dir)).filter((n) => n.startsWith('..2')).length, 1, 'the half-written dir was removed');
 });

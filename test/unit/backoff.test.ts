@@ -22,11 +22,14 @@ test('Retry-After is honoured with up to 10 % jitter; a bare 429 waits at least 
 test('retries until success, reporting each wait', async () => {
   const waits: number[] = [];
   let calls = 0;
-  const result = await retryWithBackoff(async (attempt) => {
-    calls++;
-    if (attempt < 3) throw new CentralUnreachableError('down');
-    return 'ok';
-  }, { policy: { baseMs: 4, capMs: 8, random: () => 1 }, onRetry: (_e, _a, delay) => waits.push(delay) });
+  const result = await retryWithBackoff(
+    async (attempt) => {
+      calls++;
+      if (attempt < 3) throw new CentralUnreachableError('down');
+      return 'ok';
+    },
+    { policy: { baseMs: 4, capMs: 8, random: () => 1 }, onRetry: (_e, _a, delay) => waits.push(delay) },
+  );
   assert.equal(result, 'ok');
   assert.equal(calls, 3);
   assert.deepEqual(waits, [4, 8]);
@@ -34,12 +37,23 @@ test('retries until success, reporting each wait', async () => {
 
 test('gives up with the last error once maxRetryTime is spent, and at once when shouldRetry says so', async () => {
   await assert.rejects(
-    retryWithBackoff(async () => { throw new CentralUnreachableError('still down'); }, { policy: { baseMs: 5, capMs: 5 }, maxRetryTimeMs: 50 }),
+    retryWithBackoff(
+      async () => {
+        throw new CentralUnreachableError('still down');
+      },
+      { policy: { baseMs: 5, capMs: 5 }, maxRetryTimeMs: 50 },
+    ),
     (error: unknown) => error instanceof CentralUnreachableError,
   );
   let calls = 0;
   await assert.rejects(
-    retryWithBackoff(async () => { calls++; throw new CentralHttpError(404, ''); }, { policy: { baseMs: 5, capMs: 5 }, shouldRetry: () => false }),
+    retryWithBackoff(
+      async () => {
+        calls++;
+        throw new CentralHttpError(404, '');
+      },
+      { policy: { baseMs: 5, capMs: 5 }, shouldRetry: () => false },
+    ),
     (error: unknown) => error instanceof CentralHttpError,
   );
   assert.equal(calls, 1);
@@ -49,7 +63,14 @@ test('an abort ends the wait at once', async () => {
   const controller = new AbortController();
   const started = Date.now();
   setTimeout(() => controller.abort(new Error('stop')), 20);
-  await assert.rejects(retryWithBackoff(async () => { throw new CentralUnreachableError('x'); },
-    { policy: { baseMs: 10_000, capMs: 10_000, random: () => 1 }, signal: controller.signal }), /stop/);
+  await assert.rejects(
+    retryWithBackoff(
+      async () => {
+        throw new CentralUnreachableError('x');
+      },
+      { policy: { baseMs: 10_000, capMs: 10_000, random: () => 1 }, signal: controller.signal },
+    ),
+    /stop/,
+  );
   assert.ok(Date.now() - started < 2000);
 });

@@ -28,8 +28,14 @@ async function server(t: { after: (fn: () => void) => void }, handler: Handler):
 
 function client(url: URL, extra: Partial<ConstructorParameters<typeof CentralClient>[0]> = {}): CentralClient {
   return new CentralClient({
-    baseUrl: url, environment: 'production', headers: [['X-Forwarded-Proto', 'https']], tls: { rejectUnauthorized: true },
-    requestTimeoutMs: 2000, maxBodyBytes: 1024, userAgent: 'test', ...extra,
+    baseUrl: url,
+    environment: 'production',
+    headers: [['X-Forwarded-Proto', 'https']],
+    tls: { rejectUnauthorized: true },
+    requestTimeoutMs: 2000,
+    maxBodyBytes: 1024,
+    userAgent: 'test',
+    ...extra,
   });
 }
 
@@ -69,7 +75,10 @@ test('errors: plain-text and empty bodies, 429 with and without Retry-After, ove
   t.after(() => c.close());
   const codes: Array<[string | undefined, string]> = [];
   for (let n = 0; n < answers.length; n++) {
-    const error = await c.listNamespace('ns').then(() => undefined, (e: { code?: string; message: string; retryAfterMs?: number }) => e);
+    const error = await c.listNamespace('ns').then(
+      () => undefined,
+      (e: { code?: string; message: string; retryAfterMs?: number }) => e,
+    );
     codes.push([error?.code, `${error?.message}${error?.retryAfterMs ? ` retry=${error.retryAfterMs}` : ''}`]);
   }
   assert.deepEqual(codes, [
@@ -92,7 +101,10 @@ test('connection refused is CentralUnreachableError', async () => {
 test('watch: 404/405/400/501 mean "no stream"; a 200 that is not SSE is a protocol error', async (t) => {
   const statuses = [404, 405, 400, 501, 200];
   let i = 0;
-  const { url, requests } = await server(t, (_req, res) => void res.writeHead(statuses[i++]!, { 'content-type': 'application/json' }).end('[]'));
+  const { url, requests } = await server(
+    t,
+    (_req, res) => void res.writeHead(statuses[i++]!, { 'content-type': 'application/json' }).end('[]'),
+  );
   const c = client(url);
   t.after(() => c.close());
   const signal = new AbortController().signal;
@@ -118,7 +130,10 @@ test('bearer token from a file; a 401 re-reads the file once and retries', async
   const c = client(url, { token });
   t.after(() => c.close());
   assert.deepEqual(await c.listNamespace('ns'), { kind: 'entries', entries: [], etag: undefined });
-  assert.deepEqual(requests.map((r) => r.headers.authorization), ['Bearer old-token', 'Bearer new-token']);
+  assert.deepEqual(
+    requests.map((r) => r.headers.authorization),
+    ['Bearer old-token', 'Bearer new-token'],
+  );
 });
 
 test('helpers: Retry-After forms, error body summaries never longer than one short line', () => {

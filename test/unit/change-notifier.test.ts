@@ -58,14 +58,23 @@ test('a failing reload URL is retried with backoff; giving up is one clear error
 test('a real process found by name through /proc receives the signal', async (t) => {
   const name = `llmc-app-${randomBytes(3).toString('hex')}`;
   // bash renames its argv[0] with exec -a; the trap proves delivery by exiting cleanly.
-  const app = spawn('bash', ['-c', `exec -a ${name} bash -c 'trap "echo got-usr1; exit 0" USR1; while :; do sleep 0.05; done'`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const app = spawn('bash', ['-c', `exec -a ${name} bash -c 'trap "echo got-usr1; exit 0" USR1; while :; do sleep 0.05; done'`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.after(() => app.kill('SIGKILL'));
   let out = '';
   app.stdout!.on('data', (c: Buffer) => (out += c));
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(await findProcesses(name), [app.pid]);
   const { logger, lines } = testLogger();
-  const notifier = new ChangeNotifier({ ...base, debounceMs: 0, reloadUrl: undefined, reloadProcess: name, reloadSignal: 'SIGUSR1', logger });
+  const notifier = new ChangeNotifier({
+    ...base,
+    debounceMs: 0,
+    reloadUrl: undefined,
+    reloadProcess: name,
+    reloadSignal: 'SIGUSR1',
+    logger,
+  });
   notifier.filesChanged(3);
   const [code] = await once(app, 'exit');
   assert.equal(code, 0);

@@ -37,25 +37,49 @@ test('values.yaml validates against values.schema.json', () => {
 
 test('a table of wrong values is rejected by the schema', () => {
   const wrong: Array<[string, unknown]> = [
-    ['replicaCount', 0], ['replicaCount', 'two'], ['webhook.failurePolicy', 'Sometimes'], ['webhook.port', 80],
-    ['webhook.timeoutSeconds', 60], ['webhook.reinvocationPolicy', 'Always'], ['tls.mode', 'manual'],
-    ['agent.syncMode', 'push'], ['agent.pollInterval', 'soon'], ['agent.environment', 'qa'], ['agent.centralUrl', 'ftp://x'],
-    ['agent.resources.requests.cpu', 'lots'], ['agent.centralHeaders', ['no colon']], ['agent.mountPath', 'relative'],
-    ['image.pullPolicy', 'Sometimes'], ['logLevel', 'loud'], ['unknownTopLevel', true], ['agent.colour', 'red'], ['agent.image', undefined],
+    ['replicaCount', 0],
+    ['replicaCount', 'two'],
+    ['webhook.failurePolicy', 'Sometimes'],
+    ['webhook.port', 80],
+    ['webhook.timeoutSeconds', 60],
+    ['webhook.reinvocationPolicy', 'Always'],
+    ['tls.mode', 'manual'],
+    ['agent.syncMode', 'push'],
+    ['agent.pollInterval', 'soon'],
+    ['agent.environment', 'qa'],
+    ['agent.centralUrl', 'ftp://x'],
+    ['agent.resources.requests.cpu', 'lots'],
+    ['agent.centralHeaders', ['no colon']],
+    ['agent.mountPath', 'relative'],
+    ['image.pullPolicy', 'Sometimes'],
+    ['logLevel', 'loud'],
+    ['unknownTopLevel', true],
+    ['agent.colour', 'red'],
+    ['agent.image', undefined],
   ];
-  for (const [path, value] of wrong) assert.equal(validate(withChange(path, value)), false, `${path}=${JSON.stringify(value)} should be refused`);
+  for (const [path, value] of wrong)
+    assert.equal(validate(withChange(path, value)), false, `${path}=${JSON.stringify(value)} should be refused`);
 });
 
 /** Template expressions set aside: lines that are only an action go, inline actions become a scalar. */
 function stripTemplate(text: string): string {
-  return text.split('\n')
+  return text
+    .split('\n')
     .filter((line) => !/^\s*\{\{-?[\s\S]*?-?\}\}\s*$/.test(line))
     .map((line) => line.replace(/\{\{-?[\s\S]*?-?\}\}/g, 'x'))
     .join('\n');
 }
 
-const SERVED_API_VERSIONS = new Set(['v1', 'apps/v1', 'policy/v1', 'admissionregistration.k8s.io/v1', 'rbac.authorization.k8s.io/v1',
-  'networking.k8s.io/v1', 'cert-manager.io/v1', 'monitoring.coreos.com/v1']);
+const SERVED_API_VERSIONS = new Set([
+  'v1',
+  'apps/v1',
+  'policy/v1',
+  'admissionregistration.k8s.io/v1',
+  'rbac.authorization.k8s.io/v1',
+  'networking.k8s.io/v1',
+  'cert-manager.io/v1',
+  'monitoring.coreos.com/v1',
+]);
 const templateFiles = readdirSync(TEMPLATES).filter((f) => f.endsWith('.yaml'));
 
 test('every template parses as YAML once its expressions are set aside, and names only current API versions', () => {
@@ -63,7 +87,11 @@ test('every template parses as YAML once its expressions are set aside, and name
   for (const file of templateFiles) {
     const documents = parseAllDocuments(stripTemplate(readFileSync(join(TEMPLATES, file), 'utf8')));
     for (const document of Array.isArray(documents) ? documents : [documents]) {
-      assert.deepEqual(document.errors.map((e) => e.message), [], file);
+      assert.deepEqual(
+        document.errors.map((e) => e.message),
+        [],
+        file,
+      );
       const object = document.toJS() as { apiVersion?: string; kind?: string } | null;
       if (object === null) continue;
       assert.ok(SERVED_API_VERSIONS.has(object.apiVersion!), `${file}: apiVersion ${object.apiVersion}`);
@@ -72,11 +100,11 @@ test('every template parses as YAML once its expressions are set aside, and name
   }
 });
 
-test('the port, paths and flags in the templates are the programs\' own', () => {
+test("the port, paths and flags in the templates are the programs' own", () => {
   const deployment = readFileSync(join(TEMPLATES, 'deployment.yaml'), 'utf8');
   const mwc = readFileSync(join(TEMPLATES, 'mutatingwebhookconfiguration.yaml'), 'utf8');
   const defaultPort = listenAddress.parse(webhookCommand.options.addr.defaultText!).port;
-  assert.equal(values.webhook.port, defaultPort, 'values.webhook.port is the webhook\'s default --addr port');
+  assert.equal(values.webhook.port, defaultPort, "values.webhook.port is the webhook's default --addr port");
   assert.match(mwc, new RegExp(`path: ${ROUTES.mutate}\\n`));
   assert.match(deployment, new RegExp(`path: ${ROUTES.ready}\\n`));
   assert.match(deployment, new RegExp(`path: ${ROUTES.health}\\n`));
@@ -87,7 +115,7 @@ test('the port, paths and flags in the templates are the programs\' own', () => 
   assert.match(deployment, /^\s+- webhook$/m, 'the container runs the webhook command');
 });
 
-test('the chart\'s agent defaults are the webhook\'s own defaults', () => {
+test("the chart's agent defaults are the webhook's own defaults", () => {
   const defaults = (key: keyof typeof injectionOptionTable) => injectionOptionTable[key].defaultText;
   assert.equal(values.agent.resources.requests.cpu, defaults('cpuRequest'));
   assert.equal(values.agent.resources.limits.cpu, defaults('cpuLimit'));

@@ -11,7 +11,10 @@ test('upstream version semantics: +1 per write, rollback = new id, delete keeps 
   const rolled = store.rollback('production', 'ns', 'k', 1, 'u')!;
   assert.equal(rolled.version, 3);
   assert.notEqual(rolled.id, v1.id);
-  assert.deepEqual(store.history('production', 'ns', 'k').map((h) => h.version), [3, 2, 1]);
+  assert.deepEqual(
+    store.history('production', 'ns', 'k').map((h) => h.version),
+    [3, 2, 1],
+  );
   assert.equal(store.delete('production', 'ns', 'k'), true);
   assert.equal(store.get('production', 'ns', 'k'), undefined);
   const again = store.set('production', 'ns', 'k', 'b', 'u');
@@ -26,7 +29,9 @@ test('event log: resume from a revision, or undefined when it no longer reaches 
   store.set('staging', 'a', 'k', 1, 'u');
   store.set('production', 'b', 'k', 1, 'u');
   store.delete('production', 'a', 'k');
-  assert.deepEqual(store.eventsSince(1, 'production', new Set(['a'])), [{ revision: 4, type: 'delete', environment: 'production', namespace: 'a', key: 'k' }]);
+  assert.deepEqual(store.eventsSince(1, 'production', new Set(['a'])), [
+    { revision: 4, type: 'delete', environment: 'production', namespace: 'a', key: 'k' },
+  ]);
   assert.equal(store.eventsSince(99, 'production', new Set(['a'])), undefined);
 });
 
@@ -37,7 +42,12 @@ test('timestamps carry +00:00 and nanosecond digits, like upstream', () => {
 test('upstream middleware order: rate limit, ban, TLS header, input filter', () => {
   const quirks = new UpstreamQuirks();
   const https = { 'x-forwarded-proto': 'https' };
-  assert.deepEqual(quirks.check('1.1.1.1', '/api/v1/configs/a', {}, 0), { ok: false, status: 426, body: 'Insecure protocol: TLS is required', reason: 'tls' });
+  assert.deepEqual(quirks.check('1.1.1.1', '/api/v1/configs/a', {}, 0), {
+    ok: false,
+    status: 426,
+    body: 'Insecure protocol: TLS is required',
+    reason: 'tls',
+  });
   for (const bad of ['/api/v1/configs/a?env=x&y=1', "/api/v1/configs/a'", '/api/v1/configs/../x', `/api/v1/${'a'.repeat(1000)}`]) {
     assert.equal(quirks.check('2.2.2.2', bad, https, 10_000).ok ? 200 : 400, 400, bad);
   }

@@ -8,7 +8,8 @@ import { tempDir } from '../helpers/cli-process.ts';
 
 const NS = ['ml-service', 'team', 'team/ml'];
 const load = (specs: unknown) => loadFileSpecs(JSON.stringify(specs), NS, 0o440);
-const plain = (specs: Awaited<ReturnType<typeof load>>) => specs.map(({ template, ...rest }) => ({ ...rest, template: template ? 'compiled' : undefined }));
+const plain = (specs: Awaited<ReturnType<typeof load>>) =>
+  specs.map(({ template, ...rest }) => ({ ...rest, template: template ? 'compiled' : undefined }));
 
 test('the spec example from SPEC §6, with formats inferred and sources resolved', async () => {
   const specs = await load([
@@ -38,14 +39,29 @@ test('@path reads JSON or YAML', async (t) => {
 
 test('every bad entry is refused naming the entry and what is accepted', async () => {
   const cases: Array<[unknown, string]> = [
-    [[{ name: '../etc/passwd', source: 'team' }], 'entry 1 ("../etc/passwd"): name must be a plain file name: no "/", no leading ".", at most 255 bytes'],
+    [
+      [{ name: '../etc/passwd', source: 'team' }],
+      'entry 1 ("../etc/passwd"): name must be a plain file name: no "/", no leading ".", at most 255 bytes',
+    ],
     [[{ name: '.hidden', source: 'team' }], 'entry 1 (".hidden"): name must be a plain file name'],
     [[{ name: 'a'.repeat(256), source: 'team' }], 'name must be a plain file name'],
     [[{ name: 'a\u0000b', source: 'team' }], 'name must be a plain file name'],
-    [[{ name: 'a.xml', source: 'team', format: 'xml' }], 'entry 1 ("a.xml"): format "xml" is not one of json, yaml, env, properties, raw (or give a template)'],
-    [[{ name: 'a', source: 'other' }], 'entry 1 ("a"): source "other" is not a synced namespace or namespace/key (synced: ml-service, team, team/ml)'],
+    [
+      [{ name: 'a.xml', source: 'team', format: 'xml' }],
+      'entry 1 ("a.xml"): format "xml" is not one of json, yaml, env, properties, raw (or give a template)',
+    ],
+    [
+      [{ name: 'a', source: 'other' }],
+      'entry 1 ("a"): source "other" is not a synced namespace or namespace/key (synced: ml-service, team, team/ml)',
+    ],
     [[{ name: 'a', source: 'team/' }], 'source "team/" is not a synced namespace'],
-    [[{ name: 'a', source: 'team' }, { name: 'a', source: 'team/ml' }], 'two files are named "a"'],
+    [
+      [
+        { name: 'a', source: 'team' },
+        { name: 'a', source: 'team/ml' },
+      ],
+      'two files are named "a"',
+    ],
     [[{ name: 'a', source: 'team', colour: 'red' }], 'unknown field "colour"'],
     [[{ name: 'a', source: 'team', mode: 440 }], 'mode 440 is not an octal file mode in quotes, such as "0440"'],
     [[{ name: 'a', source: 'team', format: 'json', template: 'x' }], 'give either a format or a template, not both'],

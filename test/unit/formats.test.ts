@@ -35,8 +35,21 @@ const CRLF = { crlf: 'windows\r\nline' };
 
 test('json and yaml: hostile values parse back equal', () => {
   const store = new ConfigStore(['ns']);
-  store.replaceNamespaces(new Map([['ns', Object.entries({ ...roundTripValues, ...CRLF, nul: 'a\0b' }).map(([key, value], i) =>
-    ({ id: String(i), namespace: 'ns', key, value, environment: 'development', version: 1 }))]]));
+  store.replaceNamespaces(
+    new Map([
+      [
+        'ns',
+        Object.entries({ ...roundTripValues, ...CRLF, nul: 'a\0b' }).map(([key, value], i) => ({
+          id: String(i),
+          namespace: 'ns',
+          key,
+          value,
+          environment: 'development',
+          version: 1,
+        })),
+      ],
+    ]),
+  );
   const specs = [
     { name: 'a.json', namespace: 'ns', format: 'json' as const, mode: 0o440 },
     { name: 'a.yaml', namespace: 'ns', format: 'yaml' as const, mode: 0o440 },
@@ -54,13 +67,22 @@ test('env: the same values for dotenv and for `set -a; . file` in sh', (t) => {
   const text = renderEnv('app.env', roundTripValues);
   const file = join(dir, 'app.env');
   writeFileSync(file, text);
-  const expected = Object.fromEntries(Object.entries(roundTripValues).map(([k, v]) => [envKey(k), typeof v === 'string' ? v : JSON.stringify(v)]));
+  const expected = Object.fromEntries(
+    Object.entries(roundTripValues).map(([k, v]) => [envKey(k), typeof v === 'string' ? v : JSON.stringify(v)]),
+  );
   const fromDotenv = parseDotenv(text);
   assert.deepEqual(Object.keys(fromDotenv).sort(), Object.keys(expected).sort());
-  for (const [key, value] of Object.entries(expected)) assert.ok(fromDotenv[key] === value, `dotenv ${key}: ${JSON.stringify(fromDotenv[key])?.slice(0, 80)}`);
+  for (const [key, value] of Object.entries(expected))
+    assert.ok(fromDotenv[key] === value, `dotenv ${key}: ${JSON.stringify(fromDotenv[key])?.slice(0, 80)}`);
   const out = execFileSync('sh', ['-c', 'set -a; . "$1"; env -0', 'sh', file], { env: {}, maxBuffer: 16 << 20 }).toString();
-  const fromShell = Object.fromEntries(out.split('\0').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
-  for (const [key, value] of Object.entries(expected)) assert.ok(fromShell[key] === value, `sh ${key}: ${JSON.stringify(fromShell[key])?.slice(0, 80)}`);
+  const fromShell = Object.fromEntries(
+    out
+      .split('\0')
+      .filter(Boolean)
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  for (const [key, value] of Object.entries(expected))
+    assert.ok(fromShell[key] === value, `sh ${key}: ${JSON.stringify(fromShell[key])?.slice(0, 80)}`);
 });
 
 test('env: keys made safe, collisions and unrepresentable values refused with the key named', () => {
@@ -73,13 +95,16 @@ test('env: keys made safe, collisions and unrepresentable values refused with th
     [{ k: "it's $5" }, /key "k": a value with both ' and one of/],
   ];
   for (const [source, message] of cases) {
-    assert.throws(() => renderEnv('app.env', source), (e: unknown) => e instanceof RenderError && e.code === 'LLMC_ERR_RENDER' && message.test(e.message));
+    assert.throws(
+      () => renderEnv('app.env', source),
+      (e: unknown) => e instanceof RenderError && e.code === 'LLMC_ERR_RENDER' && message.test(e.message),
+    );
   }
   assert.throws(() => renderEnv('app.env', 'scalar'), /env format needs a namespace or an object value/);
 });
 
 test('properties: hostile keys and values parse back equal with a real .properties parser', () => {
-  const source = { ...roundTripValues, ...CRLF, 'key with spaces': 'v', 'k=e:y#!': ' leading space', 'ünïcode': 'x', nul: 'a\0b' };
+  const source = { ...roundTripValues, ...CRLF, 'key with spaces': 'v', 'k=e:y#!': ' leading space', ünïcode: 'x', nul: 'a\0b' };
   const text = renderProperties(source);
   assert.match(text, /^[\x20-\x7e\n]*$/, 'pure printable ASCII');
   const expected = Object.fromEntries(Object.entries(source).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
@@ -89,7 +114,10 @@ test('properties: hostile keys and values parse back equal with a real .properti
 test('templates: strict, helpers, no prototype access', () => {
   const context = { model: 'gpt-4o', tags: ['a', 'b'], routing: { primary: 'openai' }, secret: 'p@ss' };
   assert.equal(compileTemplate('model={{model}} first={{tags.[0]}} p={{routing.primary}}')(context), 'model=gpt-4o first=a p=openai');
-  assert.equal(compileTemplate('{{json routing}}|{{base64 secret}}|{{default missing "fallback"}}')(context), '{"primary":"openai"}|cEBzcw==|fallback');
+  assert.equal(
+    compileTemplate('{{json routing}}|{{base64 secret}}|{{default missing "fallback"}}')(context),
+    '{"primary":"openai"}|cEBzcw==|fallback',
+  );
   assert.equal(compileTemplate('{{yaml routing}}')(context), 'primary: openai');
   assert.equal(compileTemplate('<{{model}}&>')({ model: '"a<b"' }), '<"a<b"&>', 'no HTML escaping');
   assert.throws(() => compileTemplate('x={{missing}}')(context), /"missing" not defined/);
@@ -99,7 +127,9 @@ test('templates: strict, helpers, no prototype access', () => {
 
 test('a file that fails to render is reported; the others still render', () => {
   const store = new ConfigStore(['ns']);
-  store.replaceNamespaces(new Map([['ns', [{ id: '1', namespace: 'ns', key: 'model', value: 'x', environment: 'development', version: 1 }]]]));
+  store.replaceNamespaces(
+    new Map([['ns', [{ id: '1', namespace: 'ns', key: 'model', value: 'x', environment: 'development', version: 1 }]]]),
+  );
   const { payload, errors } = renderFiles(store.view, [
     { name: 'ok.txt', namespace: 'ns', key: 'model', format: 'raw', mode: 0o440 },
     { name: 'missing.txt', namespace: 'ns', key: 'nope', format: 'raw', mode: 0o440 },
@@ -107,5 +137,11 @@ test('a file that fails to render is reported; the others still render', () => {
   ]);
   assert.deepEqual([...payload.keys()], ['ok.txt']);
   assert.equal(payload.get('ok.txt')!.content, 'x');
-  assert.deepEqual(errors.map((e) => [e.code, e.file]), [['LLMC_ERR_RENDER', 'missing.txt'], ['LLMC_ERR_RENDER', 'tpl.conf']]);
+  assert.deepEqual(
+    errors.map((e) => [e.code, e.file]),
+    [
+      ['LLMC_ERR_RENDER', 'missing.txt'],
+      ['LLMC_ERR_RENDER', 'tpl.conf'],
+    ],
+  );
 });

@@ -19,13 +19,33 @@ test('flag and environment names derive from the option key', () => {
 });
 
 test('defaults go through the parser; flags win over the environment, which wins over defaults', () => {
-  assert.deepEqual({ ...parseOptions(table, [], {}) }, { pollInterval: 30_000, namespaces: undefined, centralHeader: [], allowStale: false });
+  assert.deepEqual(
+    { ...parseOptions(table, [], {}) },
+    { pollInterval: 30_000, namespaces: undefined, centralHeader: [], allowStale: false },
+  );
   const env = { LLM_CONFIG_POLL_INTERVAL: '5m', LLM_CONFIG_ALLOW_STALE: 'true', LLM_CONFIG_CENTRAL_HEADER: 'A: 1\nB: 2' };
-  assert.deepEqual({ ...parseOptions(table, [], env) }, { pollInterval: 300_000, namespaces: undefined, centralHeader: [['A', '1'], ['B', '2']], allowStale: true });
+  assert.deepEqual(
+    { ...parseOptions(table, [], env) },
+    {
+      pollInterval: 300_000,
+      namespaces: undefined,
+      centralHeader: [
+        ['A', '1'],
+        ['B', '2'],
+      ],
+      allowStale: true,
+    },
+  );
   const cli = ['--poll-interval', '1m30s', '--no-allow-stale', '--central-header', 'X-Forwarded-Proto: https', '--namespaces', 'a, b/c,a'];
-  assert.deepEqual({ ...parseOptions(table, cli, env) }, {
-    pollInterval: 90_000, namespaces: ['a', 'b/c'], centralHeader: [['X-Forwarded-Proto', 'https']], allowStale: false,
-  });
+  assert.deepEqual(
+    { ...parseOptions(table, cli, env) },
+    {
+      pollInterval: 90_000,
+      namespaces: ['a', 'b/c'],
+      centralHeader: [['X-Forwarded-Proto', 'https']],
+      allowStale: false,
+    },
+  );
 });
 
 test('parsed options are frozen', () => {
@@ -38,22 +58,32 @@ test('an invalid value names the setting, the value and what is accepted', () =>
   const cases: Array<[string[], Record<string, string>, string]> = [
     [['--poll-interval=abc'], {}, '--poll-interval=abc: not a duration (e.g. 30s, 5m, 1h30m, 250ms)'],
     [[], { LLM_CONFIG_POLL_INTERVAL: '10ms' }, 'LLM_CONFIG_POLL_INTERVAL=10ms: out of range (1000ms to 9007199254740991ms)'],
-    [['--namespaces', 'ok,../etc'], {}, '--namespaces=ok,../etc: "../etc" is not a namespace (letters, digits, ".", "_", "-", levels joined by "/", at most 253 characters)'],
+    [
+      ['--namespaces', 'ok,../etc'],
+      {},
+      '--namespaces=ok,../etc: "../etc" is not a namespace (letters, digits, ".", "_", "-", levels joined by "/", at most 253 characters)',
+    ],
     [['--central-header', 'Host: evil'], {}, '--central-header=Host: evil: Host is set by the agent itself and cannot be overridden'],
     [['--central-header', 'no colon'], {}, "--central-header=no colon: not a header (NAME: VALUE, e.g. 'X-Forwarded-Proto: https')"],
   ];
   for (const [argv, env, message] of cases) {
-    assert.throws(() => parseOptions(table, argv, env), (error: unknown) => {
-      assert.ok(error instanceof InvalidSettingError);
-      assert.equal(error.code, 'LLMC_ERR_INVALID_SETTING');
-      assert.equal(error.message, message);
-      return true;
-    });
+    assert.throws(
+      () => parseOptions(table, argv, env),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidSettingError);
+        assert.equal(error.code, 'LLMC_ERR_INVALID_SETTING');
+        assert.equal(error.message, message);
+        return true;
+      },
+    );
   }
 });
 
 test('unknown flags are usage errors', () => {
-  assert.throws(() => parseOptions(table, ['--bogus'], {}), (error: unknown) => error instanceof UsageError && error.code === 'LLMC_ERR_USAGE');
+  assert.throws(
+    () => parseOptions(table, ['--bogus'], {}),
+    (error: unknown) => error instanceof UsageError && error.code === 'LLMC_ERR_USAGE',
+  );
 });
 
 test('parser table: environments, URLs, addresses, modes, durations', () => {

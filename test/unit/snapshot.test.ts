@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { readSnapshot, writeSnapshot, snapshotPath } from '../../src/snapshot.ts';
 import { ConfigStore } from '../../src/sync/store.ts';
 import { SnapshotError } from '../../src/errors.ts';
@@ -27,9 +26,16 @@ test('missing is undefined; corrupt, foreign or other-version snapshots are code
   assert.equal(await readSnapshot(dir, identity), undefined);
   const store = new ConfigStore(['ns']);
   await writeSnapshot(dir, identity, store.view, { etags: {}, lastEventId: undefined, lastSuccessAt: undefined });
-  await assert.rejects(readSnapshot(dir, { ...identity, environment: 'staging' }), (e: unknown) => e instanceof SnapshotError && /taken for production/.test(e.message));
-  for (const content of ['{"format":"llm-config-snapshot"', '{"format":"other"}', '{"format":"llm-config-snapshot","version":99}',
-    JSON.stringify({ format: 'llm-config-snapshot', version: 1, ...identity, namespaces: { ns: [{ nope: 1 }] } })]) {
+  await assert.rejects(
+    readSnapshot(dir, { ...identity, environment: 'staging' }),
+    (e: unknown) => e instanceof SnapshotError && /taken for production/.test(e.message),
+  );
+  for (const content of [
+    '{"format":"llm-config-snapshot"',
+    '{"format":"other"}',
+    '{"format":"llm-config-snapshot","version":99}',
+    JSON.stringify({ format: 'llm-config-snapshot', version: 1, ...identity, namespaces: { ns: [{ nope: 1 }] } }),
+  ]) {
     await writeFile(snapshotPath(dir), content);
     await assert.rejects(readSnapshot(dir, identity), (e: unknown) => e instanceof SnapshotError && e.code === 'LLMC_ERR_SNAPSHOT');
   }

@@ -3,8 +3,15 @@ import assert from 'node:assert/strict';
 import { ConfigStore, type RevisionEvent } from '../../src/sync/store.ts';
 import type { Entry } from '../../src/central/entry.ts';
 
-const entry = (key: string, value: unknown, version = 1, id = `id-${key}`, namespace = 'ns'): Entry =>
-  ({ id, namespace, key, value, environment: 'development', version, metadata: {} });
+const entry = (key: string, value: unknown, version = 1, id = `id-${key}`, namespace = 'ns'): Entry => ({
+  id,
+  namespace,
+  key,
+  value,
+  environment: 'development',
+  version,
+  metadata: {},
+});
 
 test('a list answer becomes one revision; identical data changes nothing', () => {
   const store = new ConfigStore(['ns', 'other']);
@@ -13,7 +20,10 @@ test('a list answer becomes one revision; identical data changes nothing', () =>
   store.replaceNamespaces(new Map([['ns', [entry('a', 1), entry('b', 2)]]]));
   assert.equal(store.view.revision, 1);
   assert.equal(events.length, 1);
-  assert.deepEqual(events[0]!.changes.map((c) => c.type), ['put', 'put']);
+  assert.deepEqual(
+    events[0]!.changes.map((c) => c.type),
+    ['put', 'put'],
+  );
   assert.deepEqual(store.replaceNamespaces(new Map([['ns', [entry('b', 2), entry('a', 1)]]])), []);
   assert.equal(store.view.revision, 1);
 });
@@ -30,7 +40,10 @@ test('deletes, unknown namespaces ignored, copy-on-write views', () => {
   const store = new ConfigStore(['ns']);
   store.replaceNamespaces(new Map([['ns', [entry('a', 1), entry('b', 2)]]]));
   const before = store.view;
-  store.apply([{ type: 'delete', namespace: 'ns', key: 'a' }, { type: 'put', entry: entry('z', 9, 1, 'z', 'elsewhere') }]);
+  store.apply([
+    { type: 'delete', namespace: 'ns', key: 'a' },
+    { type: 'put', entry: entry('z', 9, 1, 'z', 'elsewhere') },
+  ]);
   assert.deepEqual([...store.view.namespaces.get('ns')!.keys()], ['b']);
   assert.deepEqual([...before.namespaces.get('ns')!.keys()], ['a', 'b'], 'an old view is never mutated');
   assert.equal(store.view.namespaces.has('elsewhere'), false);
@@ -42,7 +55,14 @@ test('restore loads a snapshot without emitting a change', () => {
   let emitted = 0;
   store.onRevision(() => emitted++);
   assert.equal(store.loaded, false);
-  store.restore(new Map([['ns', [entry('a', 1)]], ['foreign', [entry('x', 1)]]]), 41, 1000);
+  store.restore(
+    new Map([
+      ['ns', [entry('a', 1)]],
+      ['foreign', [entry('x', 1)]],
+    ]),
+    41,
+    1000,
+  );
   assert.equal(store.loaded, true);
   assert.equal(store.view.revision, 41);
   assert.equal(store.view.namespaces.has('foreign'), false);

@@ -15,7 +15,11 @@ import { injectionDefaults, injectionOptionTable, injectorSettings } from '../..
 
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'workloads');
 const GOLDEN = join(import.meta.dirname, '..', 'golden');
-const options = parseOptions(injectionOptionTable, ['--central-url', 'http://llm-config.llm-config.svc:8080', '--central-header', 'X-Forwarded-Proto: https'], {});
+const options = parseOptions(
+  injectionOptionTable,
+  ['--central-url', 'http://llm-config.llm-config.svc:8080', '--central-header', 'X-Forwarded-Proto: https'],
+  {},
+);
 export const context = { defaults: injectionDefaults(options), settings: injectorSettings(options), namespaceAnnotations: () => ({}) };
 
 const TEMPLATE: Record<string, (o: any) => any> = {
@@ -27,13 +31,22 @@ const templateOf = (o: any) => (TEMPLATE[o.kind] ?? ((x: any) => x.spec.template
 function annotate(manifest: any): any {
   const template = templateOf(manifest);
   template.metadata ??= {};
-  template.metadata.annotations = { ...template.metadata.annotations, 'config.llm-dev-ops.io/inject': 'true', 'config.llm-dev-ops.io/namespaces': 'ml-service,shared' };
+  template.metadata.annotations = {
+    ...template.metadata.annotations,
+    'config.llm-dev-ops.io/inject': 'true',
+    'config.llm-dev-ops.io/namespaces': 'ml-service,shared',
+  };
   return manifest;
 }
 
-const fixtures = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).sort() : [];
+const fixtures = existsSync(FIXTURES)
+  ? readdirSync(FIXTURES)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+  : [];
 
-test('fixtures are present', () => assert.equal(fixtures.length, 24, `expected the 24 workloads in ${FIXTURES} (shared/ lies beside the checkout, as in CI)`));
+test('fixtures are present', () =>
+  assert.equal(fixtures.length, 24, `expected the 24 workloads in ${FIXTURES} (shared/ lies beside the checkout, as in CI)`));
 
 for (const file of fixtures) {
   test(`golden: ${file}`, () => {
@@ -43,7 +56,11 @@ for (const file of fixtures) {
     const actual = stringify(result.manifest, { lineWidth: 0 });
     const goldenPath = join(GOLDEN, file);
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(goldenPath, actual);
-    assert.equal(actual, readFileSync(goldenPath, 'utf8'), `${file} differs from test/golden/${file} (UPDATE_GOLDEN=1 to rewrite, then review)`);
+    assert.equal(
+      actual,
+      readFileSync(goldenPath, 'utf8'),
+      `${file} differs from test/golden/${file} (UPDATE_GOLDEN=1 to rewrite, then review)`,
+    );
 
     const namespace = (manifest as any).metadata?.namespace;
     const template = templateOf(result.manifest);

@@ -7,15 +7,24 @@ import { ReviewDecodeError } from '../../src/errors.ts';
 import { pointerSegment } from '../../webhook/json-patch.ts';
 
 const options = parseOptions(injectionOptionTable, ['--central-url', 'http://central:8080'], {});
-const context = (namespaceAnnotations: Record<string, string> = {}): MutateContext =>
-  ({ defaults: injectionDefaults(options), settings: injectorSettings(options), namespaceAnnotations: () => namespaceAnnotations });
+const context = (namespaceAnnotations: Record<string, string> = {}): MutateContext => ({
+  defaults: injectionDefaults(options),
+  settings: injectorSettings(options),
+  namespaceAnnotations: () => namespaceAnnotations,
+});
 
 const A = (name: string) => `config.llm-dev-ops.io/${name}`;
 function review(annotations: Record<string, string>, spec: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
   return {
-    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-    request: { uid: 'u-1', kind: { kind: 'Pod' }, operation: 'CREATE', namespace: 'apps',
-      object: { metadata: { name: 'p', annotations }, spec: { containers: [{ name: 'app', image: 'app' }], ...spec }, ...extra } },
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'u-1',
+      kind: { kind: 'Pod' },
+      operation: 'CREATE',
+      namespace: 'apps',
+      object: { metadata: { name: 'p', annotations }, spec: { containers: [{ name: 'app', image: 'app' }], ...spec }, ...extra },
+    },
   };
 }
 const base = { [A('inject')]: 'true', [A('namespaces')]: 'ml-service' };
@@ -25,25 +34,64 @@ test('invalid annotations are denied, each with a message naming it, the value a
   const cases: Array<[Record<string, string>, string]> = [
     [{ [A('inject')]: 'yes please' }, 'config.llm-dev-ops.io/inject=yes please: not a boolean (true or false)'],
     [{ [A('poll-interval')]: 'abc' }, 'config.llm-dev-ops.io/poll-interval=abc: not a duration (e.g. 30s, 5m, 1h30m, 250ms)'],
-    [{ [A('environment')]: 'qa' }, 'config.llm-dev-ops.io/environment=qa: not an environment (base, development|dev, staging|stage, production|prod, edge; case-insensitive)'],
+    [
+      { [A('environment')]: 'qa' },
+      'config.llm-dev-ops.io/environment=qa: not an environment (base, development|dev, staging|stage, production|prod, edge; case-insensitive)',
+    ],
     [{ [A('sync-mode')]: 'push' }, 'config.llm-dev-ops.io/sync-mode=push: not one of stream, poll'],
     [{ [A('mode')]: 'daemon' }, 'config.llm-dev-ops.io/mode=daemon: not one of sidecar, init-only'],
     [{ [A('cpu-limit')]: 'lots' }, 'config.llm-dev-ops.io/cpu-limit=lots: a Kubernetes quantity such as 50m, 0.5, 64Mi or 1Gi'],
     [{ [A('memory-request')]: '1Gi' }, 'config.llm-dev-ops.io/memory-request=1Gi: at most the memory limit (256Mi)'],
-    [{ [A('mount-path')]: 'etc/config' }, 'config.llm-dev-ops.io/mount-path=etc/config: an absolute path without ".." segments, e.g. /etc/llm-config'],
+    [
+      { [A('mount-path')]: 'etc/config' },
+      'config.llm-dev-ops.io/mount-path=etc/config: an absolute path without ".." segments, e.g. /etc/llm-config',
+    ],
     [{ [A('central-url')]: 'ftp://x' }, 'config.llm-dev-ops.io/central-url=ftp://x: not an http:// or https:// URL'],
-    [{ [A('reload-signal')]: 'SIGWHAT', [A('reload-process')]: 'app' }, 'config.llm-dev-ops.io/reload-signal=SIGWHAT: a signal name such as SIGHUP, SIGUSR1 or SIGTERM'],
-    [{ [A('reload-signal')]: 'SIGUSR1' }, 'config.llm-dev-ops.io/reload-signal=SIGUSR1: only together with config.llm-dev-ops.io/reload-process'],
-    [{ [A('mode')]: 'init-only', [A('reload-url')]: 'http://127.0.0.1:1/r' }, 'config.llm-dev-ops.io/reload-url=http://127.0.0.1:1/r: not with mode: init-only (no agent runs to send it)'],
-    [{ [A('namespaces')]: '../etc' }, 'config.llm-dev-ops.io/namespaces=../etc: "../etc" is not a namespace (letters, digits, ".", "_", "-", levels joined by "/", at most 253 characters)'],
+    [
+      { [A('reload-signal')]: 'SIGWHAT', [A('reload-process')]: 'app' },
+      'config.llm-dev-ops.io/reload-signal=SIGWHAT: a signal name such as SIGHUP, SIGUSR1 or SIGTERM',
+    ],
+    [
+      { [A('reload-signal')]: 'SIGUSR1' },
+      'config.llm-dev-ops.io/reload-signal=SIGUSR1: only together with config.llm-dev-ops.io/reload-process',
+    ],
+    [
+      { [A('mode')]: 'init-only', [A('reload-url')]: 'http://127.0.0.1:1/r' },
+      'config.llm-dev-ops.io/reload-url=http://127.0.0.1:1/r: not with mode: init-only (no agent runs to send it)',
+    ],
+    [
+      { [A('namespaces')]: '../etc' },
+      'config.llm-dev-ops.io/namespaces=../etc: "../etc" is not a namespace (letters, digits, ".", "_", "-", levels joined by "/", at most 253 characters)',
+    ],
     [{ [A('containers')]: 'sidecar' }, 'config.llm-dev-ops.io/containers=sidecar: no container "sidecar" in the pod (containers: app)'],
-    [{ [A('file-../x')]: 'ml-service' }, 'config.llm-dev-ops.io/file-../x=ml-service: name must be a plain file name: no "/", no leading ".", at most 255 bytes'],
-    [{ [A('file-a.env')]: 'other' }, 'config.llm-dev-ops.io/file-a.env=other: source "other" is not a synced namespace or namespace/key (synced: ml-service)'],
-    [{ [A('file-a.env')]: 'ml-service', [A('file-a.env-format')]: 'xml' }, 'config.llm-dev-ops.io/file-a.env-format=xml: format "xml" is not one of json, yaml, env, properties, raw (or give a template)'],
-    [{ [A('file-a.env')]: 'ml-service', [A('file-a.env-mode')]: '999' }, 'config.llm-dev-ops.io/file-a.env-mode=999: mode "999" is not an octal file mode in quotes, such as "0440"'],
-    [{ [A('template-a.conf')]: 'x={{x}}' }, 'config.llm-dev-ops.io/template-a.conf=x={{x}}: needs config.llm-dev-ops.io/file-a.conf naming the template\'s source namespace'],
-    [{ [A('file-a.conf')]: 'ml-service', [A('template-a.conf')]: '{{#if}}' }, 'config.llm-dev-ops.io/template-a.conf={{#if}}: template does not parse'],
-    [{ [A('namspaces')]: 'typo' }, 'config.llm-dev-ops.io/namspaces=typo: unknown annotation (known: inject, environment, namespaces, central-url'],
+    [
+      { [A('file-../x')]: 'ml-service' },
+      'config.llm-dev-ops.io/file-../x=ml-service: name must be a plain file name: no "/", no leading ".", at most 255 bytes',
+    ],
+    [
+      { [A('file-a.env')]: 'other' },
+      'config.llm-dev-ops.io/file-a.env=other: source "other" is not a synced namespace or namespace/key (synced: ml-service)',
+    ],
+    [
+      { [A('file-a.env')]: 'ml-service', [A('file-a.env-format')]: 'xml' },
+      'config.llm-dev-ops.io/file-a.env-format=xml: format "xml" is not one of json, yaml, env, properties, raw (or give a template)',
+    ],
+    [
+      { [A('file-a.env')]: 'ml-service', [A('file-a.env-mode')]: '999' },
+      'config.llm-dev-ops.io/file-a.env-mode=999: mode "999" is not an octal file mode in quotes, such as "0440"',
+    ],
+    [
+      { [A('template-a.conf')]: 'x={{x}}' },
+      "config.llm-dev-ops.io/template-a.conf=x={{x}}: needs config.llm-dev-ops.io/file-a.conf naming the template's source namespace",
+    ],
+    [
+      { [A('file-a.conf')]: 'ml-service', [A('template-a.conf')]: '{{#if}}' },
+      'config.llm-dev-ops.io/template-a.conf={{#if}}: template does not parse',
+    ],
+    [
+      { [A('namspaces')]: 'typo' },
+      'config.llm-dev-ops.io/namspaces=typo: unknown annotation (known: inject, environment, namespaces, central-url',
+    ],
   ];
   for (const [annotations, message] of cases) {
     const { response } = mutate(review({ ...base, ...annotations }), context());
@@ -53,14 +101,26 @@ test('invalid annotations are denied, each with a message naming it, the value a
     assert.ok(response.status?.message.startsWith(message), `${response.status?.message}\n  should start with\n${message}`);
   }
   const missing = mutate(review({ [A('inject')]: 'true' }), context()).response;
-  assert.equal(missing.status?.message, 'config.llm-dev-ops.io/namespaces=: required: the central API namespaces to sync, e.g. "ml-service,shared"');
+  assert.equal(
+    missing.status?.message,
+    'config.llm-dev-ops.io/namespaces=: required: the central API namespaces to sync, e.g. "ml-service,shared"',
+  );
 });
 
 test('malformed AdmissionReviews are decode errors (HTTP 400 in the handler)', () => {
-  for (const body of [null, 'x', {}, { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: {} },
-    { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'x' } },
-    { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'x', object: { spec: {} } } }]) {
-    assert.throws(() => decodeReview(body), (e: unknown) => e instanceof ReviewDecodeError && e.code === 'LLMC_ERR_BAD_REVIEW');
+  for (const body of [
+    null,
+    'x',
+    {},
+    { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: {} },
+    { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' },
+    { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'x' } },
+    { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'x', object: { spec: {} } } },
+  ]) {
+    assert.throws(
+      () => decodeReview(body),
+      (e: unknown) => e instanceof ReviewDecodeError && e.code === 'LLMC_ERR_BAD_REVIEW',
+    );
   }
 });
 
@@ -89,14 +149,20 @@ test('namespace annotations are defaults; the pod wins', () => {
 test('whole patch: minimal ops, arrays created whole or appended, annotation key escaped', () => {
   const spec = { containers: [{ name: 'app', image: 'app', env: [{ name: 'A', value: '1' }] }], volumes: [{ name: 'data', emptyDir: {} }] };
   const patch = patchOf(mutate(review({ ...base, [A('native-sidecar')]: 'false', [A('containers')]: 'app' }, spec), context()));
-  assert.deepEqual(patch.map((op: { op: string; path: string }) => `${op.op} ${op.path}`), [
-    'add /spec/volumes/-', 'add /spec/volumes/-', 'add /spec/volumes/-',
-    'add /spec/containers/0/volumeMounts',
-    'add /spec/containers/0/env/-', 'add /spec/containers/0/env/-',
-    'add /spec/initContainers',
-    'add /spec/containers/-',
-    'add /metadata/annotations/config.llm-dev-ops.io~1status',
-  ]);
+  assert.deepEqual(
+    patch.map((op: { op: string; path: string }) => `${op.op} ${op.path}`),
+    [
+      'add /spec/volumes/-',
+      'add /spec/volumes/-',
+      'add /spec/volumes/-',
+      'add /spec/containers/0/volumeMounts',
+      'add /spec/containers/0/env/-',
+      'add /spec/containers/0/env/-',
+      'add /spec/initContainers',
+      'add /spec/containers/-',
+      'add /metadata/annotations/config.llm-dev-ops.io~1status',
+    ],
+  );
   assert.deepEqual(patch[3].value, [
     { name: 'llm-config-files', mountPath: '/etc/llm-config', readOnly: true },
     { name: 'llm-config-run', mountPath: '/var/run/llm-config', readOnly: true },
@@ -113,18 +179,34 @@ test('whole patch: minimal ops, arrays created whole or appended, annotation key
 test('init-first prepends; init-only adds no agent, no socket mount and no env', () => {
   const spec = { containers: [{ name: 'app', image: 'app' }], initContainers: [{ name: 'migrate', image: 'm' }] };
   const first = patchOf(mutate(review({ ...base, [A('init-first')]: 'true' }, spec), context()));
-  assert.deepEqual(first.filter((op: { path: string }) => op.path.startsWith('/spec/initContainers')).map((op: { path: string; value: { name: string } }) => [op.path, op.value.name]),
-    [['/spec/initContainers/0', 'llm-config-init'], ['/spec/initContainers/1', 'llm-config-agent']]);
+  assert.deepEqual(
+    first
+      .filter((op: { path: string }) => op.path.startsWith('/spec/initContainers'))
+      .map((op: { path: string; value: { name: string } }) => [op.path, op.value.name]),
+    [
+      ['/spec/initContainers/0', 'llm-config-init'],
+      ['/spec/initContainers/1', 'llm-config-agent'],
+    ],
+  );
   const only = patchOf(mutate(review({ ...base, [A('mode')]: 'init-only' }, spec), context()));
-  assert.deepEqual(only.map((op: { path: string }) => op.path), ['/spec/volumes', '/spec/containers/0/volumeMounts', '/spec/initContainers/-', '/metadata/annotations/config.llm-dev-ops.io~1status']);
+  assert.deepEqual(
+    only.map((op: { path: string }) => op.path),
+    ['/spec/volumes', '/spec/containers/0/volumeMounts', '/spec/initContainers/-', '/metadata/annotations/config.llm-dev-ops.io~1status'],
+  );
   assert.deepEqual(only[1].value, [{ name: 'llm-config-files', mountPath: '/etc/llm-config', readOnly: true }]);
 });
 
 test('collisions are refused with a clear message, never renamed', () => {
   const cases: Array<[Record<string, unknown>, string]> = [
     [{ volumes: [{ name: 'llm-config-files', emptyDir: {} }] }, 'cannot inject: volume "llm-config-files" already exists in the pod'],
-    [{ containers: [{ name: 'app', image: 'a', env: [{ name: 'LLM_CONFIG_URL', value: 'x' }] }] }, 'cannot inject: env LLM_CONFIG_URL in container "app" already exists'],
-    [{ containers: [{ name: 'app', image: 'a', volumeMounts: [{ name: 'c', mountPath: '/etc/llm-config' }] }] }, 'cannot inject: a mount at /etc/llm-config in container "app" already exists'],
+    [
+      { containers: [{ name: 'app', image: 'a', env: [{ name: 'LLM_CONFIG_URL', value: 'x' }] }] },
+      'cannot inject: env LLM_CONFIG_URL in container "app" already exists',
+    ],
+    [
+      { containers: [{ name: 'app', image: 'a', volumeMounts: [{ name: 'c', mountPath: '/etc/llm-config' }] }] },
+      'cannot inject: a mount at /etc/llm-config in container "app" already exists',
+    ],
     [{ containers: [{ name: 'llm-config-agent', image: 'a' }] }, 'cannot inject: container "llm-config-agent" already exists'],
   ];
   for (const [spec, message] of cases) {
@@ -141,20 +223,37 @@ test('warnings: reload-process without a shared process namespace, hostNetwork',
   assert.match(response.warnings![0]!, /shareProcessNamespace: true/);
 });
 
-test('vault-role and vault-secret-<name> map onto the agent\'s Vault flags; files go to a memory volume', () => {
+test("vault-role and vault-secret-<name> map onto the agent's Vault flags; files go to a memory volume", () => {
   const withVault = parseOptions(injectionOptionTable, ['--central-url', 'http://central:8080', '--vault-addr', 'https://vault:8200'], {});
   const ctx = { defaults: injectionDefaults(withVault), settings: injectorSettings(withVault), namespaceAnnotations: () => ({}) };
   const annotations = { ...base, [A('vault-role')]: 'apps', [A('vault-secret-db')]: 'secret/apps/db', [A('file-db.env')]: 'vault/db' };
   const patch = patchOf(mutate(review(annotations), ctx));
   const volumes = patch.find((op: { path: string }) => op.path === '/spec/volumes').value;
   assert.deepEqual(volumes[0], { name: 'llm-config-files', emptyDir: { medium: 'Memory' } });
-  assert.deepEqual(volumes[2].projected.sources.map((s: { serviceAccountToken: { audience: string; path: string } }) => [s.serviceAccountToken.audience, s.serviceAccountToken.path]),
-    [['llm-config', 'token'], ['vault', 'vault-token']]);
+  assert.deepEqual(
+    volumes[2].projected.sources.map((s: { serviceAccountToken: { audience: string; path: string } }) => [
+      s.serviceAccountToken.audience,
+      s.serviceAccountToken.path,
+    ]),
+    [
+      ['llm-config', 'token'],
+      ['vault', 'vault-token'],
+    ],
+  );
   const agent = patch.find((op: { path: string }) => op.path === '/spec/initContainers').value[1];
-  for (const flag of ['--vault-addr=https://vault:8200/', '--vault-role=apps', '--vault-auth-path=kubernetes',
-    '--vault-jwt-file=/var/run/secrets/llm-config/vault-token', '--vault-secret=db=secret/apps/db']) assert.ok(agent.args.includes(flag), flag);
+  for (const flag of [
+    '--vault-addr=https://vault:8200/',
+    '--vault-role=apps',
+    '--vault-auth-path=kubernetes',
+    '--vault-jwt-file=/var/run/secrets/llm-config/vault-token',
+    '--vault-secret=db=secret/apps/db',
+  ])
+    assert.ok(agent.args.includes(flag), flag);
   const noRole = mutate(review({ ...base, [A('vault-secret-db')]: 'secret/apps/db' }), ctx).response;
-  assert.equal(noRole.status?.message, 'config.llm-dev-ops.io/vault-role=: required with config.llm-dev-ops.io/vault-secret-<name>: the Vault Kubernetes auth role');
+  assert.equal(
+    noRole.status?.message,
+    'config.llm-dev-ops.io/vault-role=: required with config.llm-dev-ops.io/vault-secret-<name>: the Vault Kubernetes auth role',
+  );
   const badPath = mutate(review({ ...base, [A('vault-role')]: 'r', [A('vault-secret-db')]: 'secret/../x' }), ctx).response;
   assert.match(badPath.status!.message, /^config\.llm-dev-ops\.io\/vault-secret-db=secret\/\.\.\/x: MOUNT\/PATH of a KV v2 secret/);
   const noAddr = mutate(review({ ...base, [A('vault-role')]: 'r', [A('vault-secret-db')]: 'secret/apps/db' }), context()).response;
