@@ -2,10 +2,31 @@
 // lib/core/errors.js: every class has a stable `code`, a default message and
 // an optional `cause`. Callers branch on `code`, never on message text.
 
+/** Every code an LlmConfigError can carry: the stable contract callers branch on. */
+export type ErrorCode =
+  | 'LLMC_ERR'
+  | 'LLMC_ERR_INVALID_SETTING'
+  | 'LLMC_ERR_USAGE'
+  | 'LLMC_ERR_INVALID_VALUE'
+  | 'LLMC_ERR_CENTRAL_HTTP'
+  | 'LLMC_ERR_CENTRAL_RATE_LIMITED'
+  | 'LLMC_ERR_CENTRAL_UNREACHABLE'
+  | 'LLMC_ERR_CENTRAL_PROTOCOL'
+  | 'LLMC_ERR_STREAM_UNSUPPORTED'
+  | 'LLMC_ERR_STREAM_STALLED'
+  | 'LLMC_ERR_SNAPSHOT'
+  | 'LLMC_ERR_OUTPUT_WRITE'
+  | 'LLMC_ERR_RENDER'
+  | 'LLMC_ERR_INIT_FAILED'
+  | 'LLMC_ERR_VAULT'
+  | 'LLMC_ERR_VAULT_PERMISSION'
+  | 'LLMC_ERR_BAD_REVIEW'
+  | 'LLMC_ERR_INJECTION_CONFLICT';
+
 export type ErrorOptions = { cause?: unknown };
 
 export class LlmConfigError extends Error {
-  readonly code: string = 'LLMC_ERR';
+  readonly code: ErrorCode = 'LLMC_ERR';
   constructor(message = 'LLM-Config error', options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
@@ -44,7 +65,7 @@ export class InvalidValueError extends LlmConfigError {
 
 /** The central API answered with a non-success HTTP status. */
 export class CentralHttpError extends LlmConfigError {
-  override readonly code: string = 'LLMC_ERR_CENTRAL_HTTP';
+  override readonly code: ErrorCode = 'LLMC_ERR_CENTRAL_HTTP';
   readonly status: number;
   /** Milliseconds the server asked us to wait (Retry-After), when it said so. */
   readonly retryAfterMs: number | undefined;
@@ -128,7 +149,7 @@ export class InitFailedError extends LlmConfigError {
 
 /** Vault refused or failed a request. Never carries a secret value. */
 export class VaultError extends LlmConfigError {
-  override readonly code: string = 'LLMC_ERR_VAULT';
+  override readonly code: ErrorCode = 'LLMC_ERR_VAULT';
   readonly status: number | undefined;
   constructor(message = 'Vault request failed', status?: number, options: ErrorOptions = {}) {
     super(message, options);
@@ -157,7 +178,7 @@ export class InjectionConflictError extends LlmConfigError {
   }
 }
 
-export function errorCode(error: unknown): string | undefined {
+export function errorCode(error: unknown): ErrorCode | undefined {
   return error instanceof LlmConfigError ? error.code : undefined;
 }
 
