@@ -1,7 +1,8 @@
-# The llm-config CLI image: agent (sidecar) and webhook. Multi-stage: production
-# dependencies only, sources run directly by Node 24 (type stripping) with a compile
-# cache warmed at build time, non-root numeric user, read-only root filesystem, no
-# shell needed at run time (exec-form entrypoint).
+# The llm-config CLI image: agent (sidecar), webhook, inject, init and relay. Multi-stage:
+# production dependencies only, pruned to what the commands can load (bin/image-prune.ts);
+# sources run directly by Node 24 (type stripping) with a compile cache warmed at build
+# time for the user the image runs as; non-root numeric user, read-only root filesystem,
+# no shell needed at run time (exec-form entrypoint).
 ARG NODE_VERSION=24.21.0
 
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
@@ -12,18 +13,20 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json ./
-COPY bin ./bin
-COPY src ./src
-COPY agent ./agent
-COPY init ./init
-COPY webhook ./webhook
-# Warm Node's compile cache: every module of each command is loaded by its --help.
-ENV NODE_COMPILE_CACHE=/app/.compile-cache
-RUN node bin/llm-config.js agent --help >/dev/null \
- && node bin/llm-config.js webhook --help >/dev/null \
- && node bin/llm-config.js init --help >/dev/null \
- && node bin/llm-config.js inject --help >/dev/null
+# The code folders .dockerignore lets through (bin, src, agent, init, webhook, relay).
+COPY . ./
+RUN node bin/image-prune.ts prune
+# Node keys its compile cache by uid and writes entries 0600, so it is warmed as the uid
+# the image runs as (65532; the chart's runAsUser), then made world-readable: at run
+# time the root filesystem is read-only and the cache is only read. Another uid starts
+# cold (slower, never broken). image-prune's warm loads every module of every command,
+# lazily imported ones included; `--help` warms the entry files.
+RUN install -d -o 65532 -g 65532 /app/.compile-cache
+USER 65532:65532
+RUN node bin/image-prune.ts warm /app/.compile-cache \
+ && NODE_COMPILE_CACHE=/app/.compile-cache node bin/llm-config.js --help >/dev/null
+USER 0:0
+RUN rm bin/image-prune.ts && chmod -R a+rX,go-w /app/.compile-cache
 
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production \
@@ -33,5 +36,6 @@ COPY --from=build --chown=0:0 /app /app
 USER 65532:65532
 EXPOSE 8080 9102 8443
 # --max-semi-space-size=1: a 1 MiB young generation keeps the sidecar's RSS down (docs/benchmarks.md).
+# A V8 flag that changes the code-cache check would make the warmed cache miss: test:images proves it hits.
 ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/bin/llm-config.js"]
 CMD ["agent", "--help"]

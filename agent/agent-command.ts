@@ -4,8 +4,10 @@
 
 import { once } from 'node:events';
 import { defineCommand } from '../src/command.ts';
+import { InvalidSettingError } from '../src/errors.ts';
 import { validateSyncOptions } from '../src/sync-context.ts';
-import { agentOptionTable } from './agent-options.ts';
+import { agentOptionTable, type AgentOptions } from './agent-options.ts';
+import { isLoopbackAddress } from './local-api/loopback.ts';
 import { startAgent } from './agent-runtime.ts';
 
 export const agentCommand = defineCommand({
@@ -13,7 +15,7 @@ export const agentCommand = defineCommand({
   summary: 'Run the sync sidecar: serve the local read API, keep files and snapshot in sync by stream or poll.',
   usage: 'llm-config agent --central-url URL --namespaces NS[,NS…] [options]',
   options: agentOptionTable,
-  validate: validateSyncOptions,
+  validate: validateAgentOptions,
   async run(options, context) {
     const stop = new AbortController();
     context.signal.addEventListener('abort', () => stop.abort(), { once: true });
@@ -23,3 +25,16 @@ export const agentCommand = defineCommand({
     return 0;
   },
 });
+
+/** The shared sync rules, plus: values stay on loopback unless --allow-non-loopback says otherwise. */
+export function validateAgentOptions(options: AgentOptions): void {
+  validateSyncOptions(options);
+  const { host, port } = options.httpAddr;
+  if (!options.allowNonLoopback && !isLoopbackAddress(host)) {
+    throw new InvalidSettingError(
+      '--http-addr',
+      host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
+      'a loopback address (localhost, 127.0.0.0/8 or [::1]): the local API serves configuration values; add --allow-non-loopback to listen there anyway',
+    );
+  }
+}

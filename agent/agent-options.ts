@@ -2,7 +2,7 @@
 // sidecar needs.
 
 import * as p from '../src/options/parsers.ts';
-import { option, optional, type OptionsOf } from '../src/options/define.ts';
+import { flag, option, optional, type OptionsOf } from '../src/options/define.ts';
 import { syncOptionTable } from '../src/options/sync-options.ts';
 
 export const agentOptionTable = {
@@ -15,9 +15,18 @@ export const agentOptionTable = {
   httpAddr: option(
     p.listenAddress,
     '127.0.0.1:8080',
-    'Local read API on loopback TCP. Keep it on loopback: values must not leave the pod.',
+    'Local read API on loopback TCP (localhost, 127.0.0.0/8 or [::1]); another address needs --allow-non-loopback.',
   ),
-  socket: option(p.path, '/var/run/llm-config/agent.sock', 'Local read API on a Unix domain socket (mode 0660); "off" to disable.'),
+  allowNonLoopback: flag(
+    p.boolean,
+    'false',
+    'Let --http-addr listen beyond loopback (values then leave the pod; warned at start). Requests must still carry a loopback Host.',
+  ),
+  socket: option(
+    p.path,
+    '/var/run/llm-config/agent.sock',
+    'Local read API on a Unix domain socket (mode 0660, 0666 with --readable-by=all); "off" to disable.',
+  ),
   adminAddr: option(p.listenAddress, '0.0.0.0:9102', 'Health and metrics only (/healthz, /readyz, /metrics); never a value.'),
   maxStaleness: option(
     p.durationOrNever,
@@ -33,6 +42,11 @@ export const agentOptionTable = {
     p.oneOf(['auto', 'true', 'false'] as const),
     'auto',
     'SSRF guard: refuse value reads without "X-LLM-Config-Request: true". auto = on when secrets are served.',
+  ),
+  maxWatchers: option(
+    p.integer(1, 100_000),
+    '1024',
+    'Most /v1/watch long-polls and /v1/events streams held at once (about 20 KB each); beyond, 503 with Retry-After.',
   ),
   notifyDebounce: option(
     p.duration({ min: 0, max: 600_000 }),

@@ -6,10 +6,9 @@ import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../src/logger.ts';
 import { createHttpMetrics, createRegistry, createSyncMetrics } from '../src/metrics.ts';
 import { createSyncContext, type SyncContext } from '../src/sync-context.ts';
-import { SyncEngine } from '../src/sync/engine.ts';
-import { OutputPublisher } from '../src/sync/publisher.ts';
+import { createSyncRuntime } from '../src/sync/sync-runtime.ts';
 import { ChangeLog } from '../src/sync/change-log.ts';
-import { countEntries } from '../src/sync/store.ts';
+import { countEntries } from '../src/store/config-store.ts';
 import { readSnapshot, type Snapshot } from '../src/snapshot.ts';
 import { WatchedFile } from '../src/watched-file.ts';
 import { describeError, InvalidSettingError } from '../src/errors.ts';
@@ -20,6 +19,7 @@ import { createLocalApi } from './local-api/local-api.ts';
 import { Watchers } from './local-api/watchers.ts';
 import { createAdminApi } from './admin-api.ts';
 import { closeGracefully, listenSocket, listenTcp } from './listeners.ts';
+import { isLoopbackAddress } from './local-api/loopback.ts';
 import { agentStatus, readiness } from './agent-status.ts';
 
 export type RunningAgent = { readonly addresses: Record<string, string>; stop(): Promise<void> };
@@ -33,7 +33,17 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
   try {
     await mkdir(options.cacheDir, { recursive: true });
     const snapshot = await loadSnapshot(sync, options.cacheDir, logger);
-    const engine = new SyncEngine({
+    const notifier = new ChangeNotifier({
+      debounceMs: options.notifyDebounce,
+      reloadUrl: options.reloadUrl,
+      reloadSignal: options.reloadSignal,
+      reloadProcess: options.reloadProcess,
+      backoff: sync.backoff,
+      retryForMs: 120_000,
+      logger,
+    });
+    cleanups.push(() => notifier.close());
+    const { engine, publisher } = createSyncRuntime({
       client: sync.client,
       store: sync.store,
       namespaces: sync.namespaces,
@@ -47,34 +57,16 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
       logger,
       metrics,
       cursor: snapshot?.cursor,
-    });
-    const notifier = new ChangeNotifier({
-      debounceMs: options.notifyDebounce,
-      reloadUrl: options.reloadUrl,
-      reloadSignal: options.reloadSignal,
-      reloadProcess: options.reloadProcess,
-      backoff: sync.backoff,
-      retryForMs: 120_000,
-      logger,
-    });
-    cleanups.push(() => notifier.close());
-    const publisher = new OutputPublisher({
-      writer: sync.writer,
-      specs: sync.specs,
-      snapshot: { cacheDir: options.cacheDir, identity: sync.identity, sealing: sync.sealing },
-      cursor: () => engine.cursor(),
-      logger,
-      metrics,
-      onFilesWritten: (view) => notifier.filesChanged(view.revision),
+      output: {
+        follow: true,
+        writer: sync.writer,
+        specs: sync.specs,
+        snapshot: { cacheDir: options.cacheDir, identity: sync.identity, sealing: sync.sealing },
+        onFilesWritten: (view) => notifier.filesChanged(view.revision),
+      },
     });
     await publisher.adoptExisting();
     const changeLog = new ChangeLog(sync.store);
-    sync.store.onRevision(({ view }) => {
-      metrics.entries.set(countEntries(view));
-      metrics.revision.set(view.revision);
-      void publisher.publish(view);
-    });
-    metrics.entries.set(countEntries(sync.store.view));
     if (snapshot) await publisher.publish(sync.store.view);
 
     const localToken = options.localTokenFile === undefined ? undefined : new WatchedFile(options.localTokenFile, { logger });
@@ -100,7 +92,7 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
         logger,
       });
     if (secrets) cleanups.unshift(() => secrets.stop());
-    const watchers = new Watchers(sync.store, changeLog);
+    const watchers = new Watchers(sync.store, changeLog, { maxOpen: options.maxWatchers });
     const staleness = (): number => {
       const last = engine.lastSuccessAt;
       return last === undefined ? Number.POSITIVE_INFINITY : Date.now() - last;
@@ -127,8 +119,13 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
     const http = await listenTcp(localApi, options.httpAddr, '--http-addr');
     servers.push(http.server);
     addresses.http = http.bound;
+    if (!isLoopbackAddress(options.httpAddr.host))
+      logger.warn(
+        { http: http.bound },
+        'the local API listens beyond loopback (--allow-non-loopback): configuration values can leave the pod',
+      );
     if (options.socket !== 'off') {
-      servers.push(await listenSocket(localApi, options.socket));
+      servers.push(await listenSocket(localApi, options.socket, options.readableBy === 'all' ? 0o666 : 0o660));
       addresses.socket = options.socket;
       cleanups.push(() => rm(options.socket, { force: true }));
     }
@@ -137,7 +134,7 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
         registry,
         healthy: () =>
           engine.crashed ? { ok: false, reason: `sync loop stopped: ${engine.crashed}` } : { ok: true, reason: 'sync loop running' },
-        ready: () => readiness(sync.store.loaded, secrets?.loaded ?? true, staleness(), options.maxStaleness),
+        ready: () => readiness(sync.store, secrets?.loaded ?? true, staleness(), options.maxStaleness),
       }),
       options.adminAddr,
       '--admin-addr',
@@ -164,6 +161,7 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
         await closeGracefully(servers, options.shutdownTimeout);
         await engine.stop();
         await publisher.idle();
+        publisher.stop();
         await closeGracefully([admin.server], 0);
         await Promise.all(cleanups.map((c) => c()));
         logger.info('stopped');
@@ -182,7 +180,7 @@ async function loadSnapshot(sync: SyncContext, cacheDir: string, logger: Logger)
       logger.info({ cacheDir }, 'no snapshot; starting cold');
       return undefined;
     }
-    sync.store.restore(snapshot.namespaces, snapshot.revision, snapshot.changedAt);
+    sync.store.restore(snapshot.namespaces, snapshot.revision, snapshot.changedAt, snapshot.loaded);
     if (snapshot.sealedUnreadable)
       logger.warn({ reason: snapshot.sealedUnreadable }, 'sealed secrets in the snapshot not restored; reading them from Vault');
     logger.info(

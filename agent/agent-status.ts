@@ -4,18 +4,25 @@ import { formatDurationMs } from '../src/durations.ts';
 import type { SyncContext } from '../src/sync-context.ts';
 import type { SyncEngine } from '../src/sync/engine.ts';
 import type { OutputPublisher } from '../src/sync/publisher.ts';
-import { countEntries } from '../src/sync/store.ts';
+import { countEntries, type ConfigStore } from '../src/store/config-store.ts';
 import type { AgentOptions } from './agent-options.ts';
 import type { SecretPollerStatus } from '../src/vault/secret-poller.ts';
 
-/** The one readiness rule, for /readyz and /v1/status alike. */
+/**
+ * The one readiness rule, for /readyz and /v1/status alike: every namespace loaded
+ * (by a snapshot or a successful answer for it; a failed sync loads nothing), secrets
+ * read, and not staler than --max-staleness.
+ */
 export function readiness(
-  loaded: boolean,
+  store: Pick<ConfigStore, 'isLoaded' | 'view'>,
   secretsLoaded: boolean,
   stalenessMs: number,
   maxStalenessMs: number,
 ): { ok: boolean; reason: string } {
-  if (!loaded) return { ok: false, reason: 'no configuration loaded yet (no snapshot, no successful sync)' };
+  const missing = [...store.view.namespaces.keys()].filter((ns) => !store.isLoaded(ns));
+  if (missing.length > 0) {
+    return { ok: false, reason: `not loaded yet (no snapshot, no successful answer): ${missing.join(', ')}` };
+  }
   if (!secretsLoaded) return { ok: false, reason: 'secrets not read from Vault yet' };
   if (stalenessMs > maxStalenessMs) {
     return {
@@ -43,7 +50,8 @@ export function agentStatus(input: {
   return {
     environment: options.environment,
     namespaces: sync.namespaces,
-    ready: readiness(sync.store.loaded, input.secrets?.loaded ?? true, staleness, options.maxStaleness).ok,
+    ready: readiness(sync.store, input.secrets?.loaded ?? true, staleness, options.maxStaleness).ok,
+    loaded: sync.namespaces.filter((ns) => sync.store.isLoaded(ns)),
     revision: view.revision,
     entries: countEntries(view),
     mode: status.configuredMode,
@@ -56,6 +64,12 @@ export function agentStatus(input: {
     stale: staleness > options.staleAfter,
     lastError: status.lastError ?? null,
     namespaceErrors: status.namespaceErrors,
+    // After a 429 the poll interval stretches (×2) and relaxes slowly: what is in force now.
+    pacing: {
+      effectiveIntervalSeconds: status.pacing.effectiveIntervalMs / 1000,
+      factor: Math.round(status.pacing.factor * 100) / 100,
+      lastRateLimited: iso(status.pacing.lastRateLimitedAt),
+    },
     files: {
       dir: options.outputDir,
       publishedRevision: publisher.state.publishedRevision,

@@ -1,16 +1,24 @@
-// Listening and closing. The Unix socket is created 0660, a stale one left by a crash
-// is replaced, a live one (another agent) is refused, and the file is removed on close.
-// Closing stops accepting, lets in-flight requests finish within the grace period,
-// then cuts what is left.
+// Listening and closing. The Unix socket is created 0660 (0666 with --readable-by=all),
+// a stale one left by a crash is replaced, a live one (another agent) is refused, and the
+// file is removed on close. Connections that arrive over a Unix socket are remembered,
+// so that the local API can tell them from loopback TCP (the Host/Origin rule applies to
+// TCP only: a browser cannot reach a socket). Closing stops accepting, lets in-flight
+// requests finish within the grace period, then cuts what is left.
 
-import { createServer, type RequestListener, type Server } from 'node:http';
-import { connect } from 'node:net';
+import type { IncomingMessage, RequestListener, Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { chmod, lstat, rm, stat, access, constants } from 'node:fs/promises';
+import { chmod, lstat, rm, stat, access, constants, readFile, realpath } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { InvalidSettingError } from '../src/errors.ts';
 import type { ListenAddress } from '../src/options/parsers.ts';
+
+// Not `import { createServer } from 'node:http'`: an ES import of node:http evaluates
+// all its exports, and Node 24's include WebSocket, CloseEvent and MessageEvent, which
+// load Node's bundled undici (fetch, WebSocket): +12 MiB RSS on a bare server
+// (docs/sizing.md; test/e2e/lazy-modules.test.ts).
+const { createServer } = process.getBuiltinModule('node:http');
 
 function newServer(handler: RequestListener): Server {
   return createServer({ maxHeaderSize: 16 * 1024, keepAliveTimeout: 65_000, headersTimeout: 10_000 }, handler);
@@ -35,10 +43,19 @@ export async function listenTcp(
   return { server, bound: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` };
 }
 
-export async function listenSocket(handler: RequestListener, path: string): Promise<Server> {
+const unixConnections = new WeakSet<Socket>();
+
+/** True when the request came in over a Unix socket this module listens on. */
+export function viaUnixSocket(req: IncomingMessage): boolean {
+  return unixConnections.has(req.socket);
+}
+
+/** Listens on a Unix socket; `mode` 0o660 (group, the default) or 0o666 (all). */
+export async function listenSocket(handler: RequestListener, path: string, mode = 0o660): Promise<Server> {
   await checkSocketDirectory(path);
   await replaceStaleSocket(path);
   const server = newServer(handler);
+  server.on('connection', (socket: Socket) => unixConnections.add(socket));
   server.listen(path);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]).catch(
     (error: unknown) => {
@@ -47,16 +64,55 @@ export async function listenSocket(handler: RequestListener, path: string): Prom
       });
     },
   );
-  await chmod(path, 0o660);
+  await chmod(path, mode);
   return server;
 }
 
-async function checkSocketDirectory(path: string): Promise<void> {
+/**
+ * Whoever can write the socket's directory can rename the socket away and bind their
+ * own, then read every client's requests (bearer tokens included). Like ssh-agent and
+ * gpg-agent, refuse a directory another uid can write: owned by someone other than this
+ * process's uid or root, or group/other-writable without the sticky bit. The one
+ * exception is a volume mounted at the directory: kubelet makes an emptyDir 0777
+ * (2777 with fsGroup) owned by root, and only the pod's own containers can reach it.
+ */
+export async function checkSocketDirectory(path: string): Promise<void> {
   const dir = dirname(path);
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw new InvalidSettingError('--socket', path, `a path in an existing directory (${dir} does not exist)`);
   await access(dir, constants.W_OK).catch(() => {
     throw new InvalidSettingError('--socket', path, `a path in a writable directory (${dir} is not writable)`);
+  });
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const takeover = 'who could replace the socket and read the requests of its clients, tokens included';
+  if (info.uid !== uid && info.uid !== 0) {
+    throw new InvalidSettingError(
+      '--socket',
+      path,
+      `a path in a directory owned by this agent's uid (${uid}) or root (${dir} is owned by uid ${info.uid}, ${takeover})`,
+    );
+  }
+  const writableByOthers = (info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0;
+  if (writableByOthers && !(await isMountPoint(dir))) {
+    const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
+    throw new InvalidSettingError(
+      '--socket',
+      path,
+      `a path in a directory only its owner can write, a sticky one, or a pod volume (${dir} is mode ${mode}: writable by group or others without the sticky bit, ${takeover})`,
+    );
+  }
+}
+
+/** True when `dir` is where a filesystem is mounted (a volume), per /proc/self/mountinfo. */
+async function isMountPoint(dir: string): Promise<boolean> {
+  const [table, real] = await Promise.all([readFile('/proc/self/mountinfo', 'utf8').catch(() => ''), realpath(dir)]);
+  // Field 5 is the mount point, with space, tab, newline and backslash written as octal escapes.
+  const decodeField = (field: string): string =>
+    field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+  return table.split('\n').some((line) => {
+    const field = line.split(' ')[4];
+    return field !== undefined && decodeField(field) === real;
   });
 }
 

@@ -26,7 +26,8 @@ class Connection {
   readonly #request: Buffer;
 
   constructor(config: Config, ready: () => void) {
-    const headers = Object.entries({ host: 'bench', ...config.headers })
+    // A loopback Host: over TCP the agent refuses any other (DNS rebinding guard, SPEC §5).
+    const headers = Object.entries({ host: '127.0.0.1', ...config.headers })
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join('');
     this.#request = Buffer.from(`GET ${config.urlPath} HTTP/1.1\r\n${headers}\r\n`);

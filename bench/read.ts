@@ -1,13 +1,13 @@
 // Cached reads from the agent's local API, over loopback TCP and the Unix socket,
 // against a bare node:http server answering the same bytes, in the same run, with the
-// same load generator (its own process). Also the agent's RSS at 1,000 and 10,000 keys.
+// same load generator (its own process). Memory is bench/footprint.ts's.
 // Bars (SPEC §10): closed-loop p99 < 1 ms; at 5,000 req/s p99 within 1 ms of bare;
-// throughput ≥ 80 % of bare; socket ≥ TCP; RSS < 64 MiB (1k keys), < 128 MiB (10k).
+// throughput ≥ 80 % of bare; socket ≥ TCP.
 //   node bench/read.ts [seconds per run] [rounds]
 
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,13 +26,6 @@ async function load(target: Target, mode: 'closed' | 'open', extra: Record<strin
   const config = { target, urlPath: PATH, mode, ...extra };
   const { stdout } = await run(process.execPath, [GENERATOR, JSON.stringify(config)], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout) as LoadResult;
-}
-
-/** RSS in MiB, whole and split: anonymous (heap, data) and file-backed (the node binary's mapped pages). */
-async function memoryMiB(pid: number): Promise<{ rss: number; anon: number; file: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
-  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 async function startAgent(dir: string, url: string, name: string): Promise<{ agent: CliProcess; tcp: Target; socket: Target }> {
@@ -113,17 +106,6 @@ export async function benchRead(seconds = 4, rounds = 3): Promise<Figure[]> {
         },
       ]),
     );
-    const rss1k = await memoryMiB(agent.child.pid!);
-    const bareRss = await memoryMiB(bareProcess.pid!);
-    await agent.stop();
-
-    await writeSeed(join(dir, 'seed10k.json'), 'bench', 10_000);
-    const big = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed10k.json')]);
-    cleanups.push(() => big.stop());
-    const agent10k = await startAgent(dir, await big.listeningUrl(), 'k10');
-    cleanups.push(() => agent10k.agent.stop());
-    await load(agent10k.tcp, 'closed', { connections: 4, requests: 20_000 });
-    const rss10k = await memoryMiB(agent10k.agent.child.pid!);
 
     const r = results as Record<'bare' | 'agent tcp' | 'agent socket', { closed: LoadResult; max: LoadResult; open: LoadResult }>;
     const figures: Figure[] = [];
@@ -162,12 +144,6 @@ export async function benchRead(seconds = 4, rounds = 3): Promise<Figure[]> {
         value: Object.values(r).reduce((n, x) => n + x.closed.errors + x.max.errors + x.open.errors, 0),
         unit: '',
       },
-      { name: 'agent RSS, 1,000 keys, after load', value: rss1k.rss, unit: 'MiB', bar: '< 64 MiB', ratio: rss1k.rss / 64 },
-      { name: '  of which anonymous (heap, data)', value: rss1k.anon, unit: 'MiB' },
-      { name: '  of which file-backed (node binary pages)', value: rss1k.file, unit: 'MiB' },
-      { name: 'agent RSS, 10,000 keys, after load', value: rss10k.rss, unit: 'MiB', bar: '< 128 MiB', ratio: rss10k.rss / 128 },
-      { name: '  of which anonymous (heap, data)', value: rss10k.anon, unit: 'MiB' },
-      { name: 'bare node:http server RSS, same moment', value: bareRss.rss, unit: 'MiB' },
     );
     return figures;
   } finally {

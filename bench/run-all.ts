@@ -9,8 +9,10 @@ import { printFigures, round, type Figure } from './bench-lib.ts';
 import { benchInitWarm } from './init-warm.ts';
 import { benchPropagation } from './propagation.ts';
 import { benchRead } from './read.ts';
+import { benchFootprint } from './footprint.ts';
 import { benchWebhook } from './webhook.ts';
 import { benchOutage } from './outage.ts';
+import { benchRelay } from './relay.ts';
 
 const quick = process.argv.includes('--quick');
 
@@ -36,7 +38,14 @@ const sections: Section[] = [
     command: `node bench/read.ts ${quick ? 1 : 4} ${quick ? 1 : 3}`,
     run: () => benchRead(quick ? 1 : 4, quick ? 1 : 3),
     notes:
-      "Same run, same load generator (its own process, a raw keep-alive HTTP/1.1 client): a bare `node:http` server answering the agent's exact bytes, the agent over TCP, the agent over its Unix socket; throughput and open-loop runs interleave the three targets round by round and report each one's median round. The agent runs with the images' Node flags (`--max-semi-space-size=1`). The RSS bar is below what Node 24 itself takes here: the bare server sits near the agent under the same load, and ~53 MiB of any Node process's RSS is file-backed pages of the `node` binary. On this 2-core VM successive full runs differed widely (bare `node:http` throughput 20k–40k req/s; agent/bare throughput 0.64–1.11; bare open-loop p99 3–59 ms): compare the agent with the bare server within one run, not across runs.",
+      "Same run, same load generator (its own process, a raw keep-alive HTTP/1.1 client): a bare `node:http` server answering the agent's exact bytes, the agent over TCP, the agent over its Unix socket; throughput and open-loop runs interleave the three targets round by round and report each one's median round. The agent runs with the images' Node flags. Memory is in the footprint section. On this 2-core VM successive full runs differed widely (bare `node:http` throughput 20k–40k req/s; agent/bare throughput 0.64–1.11; bare open-loop p99 3–59 ms): compare the agent with the bare server within one run, not across runs.",
+  },
+  {
+    title: 'footprint (memory)',
+    command: `node bench/footprint.ts ${quick ? 1 : 3}${quick ? ' --keys=0,1000' : ''}`,
+    run: () => benchFootprint({ runs: quick ? 1 : 3, ...(quick && { keys: [0, 1000] }) }),
+    notes:
+      "RSS and its anonymous part from /proc/<pid>/status, with the Node flags of an injected pod (the images' ENTRYPOINT flags plus the heap cap the webhook injects for the default 256Mi limit; the webhook with the image's flags alone), the compile cache warm as in the images. Values of ~350 bytes in one namespace. Idle: median of 12 samples over 3 s after ready; burst: 2,000 req/s for 5 s, open loop, entries and bare values over every key, every 100th request a full-namespace list. The bare `node:http` server (plain JavaScript, same flags) takes the same burst. Peak: VmHWM for the agent and webhook, ru_maxrss at exit for init. About 45 MiB of any Node process's RSS is file-backed pages of the `node` binary. Ranges are min–max over the runs; docs/sizing.md turns these into requests and limits.",
   },
   {
     title: 'webhook admission',
@@ -51,6 +60,13 @@ const sections: Section[] = [
     run: () => benchOutage(quick ? 10 : 60),
     notes:
       "A reader every 10 ms and a file checker every 100 ms while the central API is down; a TCP recorder on its port counts the agent's reconnect attempts (backoff: full jitter, base 1 s, cap 60 s).",
+  },
+  {
+    title: 'relay fan-out',
+    command: `node bench/relay.ts ${quick ? 200 : 2000} ${quick ? 200 : 1000}`,
+    run: () => benchRelay(quick ? 200 : 2000, quick ? 200 : 1000),
+    notes:
+      'One relay (`--auth none`, `--poll-interval 2s`, default `--upstream-rps 5`) in front of an `--upstream-strict` dev-server; the simulated watchers are plain `http.request` SSE streams in the bench process, one per namespace in turn over 10 namespaces, plus 2 real agents watching one namespace. Upstream load is counted from the dev-server log over at least three intervals after every stream is open; the bar is namespaces × window ÷ interval + one per namespace. Write → stream is timed from the POST to the event arriving on each stream watching that namespace (bounded by the poll interval: upstream has no push).',
   },
 ];
 

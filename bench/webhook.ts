@@ -1,6 +1,9 @@
 // Admission latency of the webhook over HTTPS at a steady 200 req/s (open loop:
 // latency counts from when each request was due). The pod is the largest fixture
 // (grafana: 38 volumes), annotated for injection. Bar (SPEC §10): p99 < 5 ms.
+// Then stalled bodies (issue 12 #7): 60 clients send 3 MiB of an 8 MiB chunked body
+// and stall; the webhook's RSS before and at the peak, how they were answered, and
+// whether a valid review is answered meanwhile.
 //   node bench/webhook.ts [seconds]
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +12,8 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Pool } from 'undici';
+import { connect } from 'node:tls';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { CliProcess, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
 import { generateTlsMaterial } from '../webhook/tls-material.ts';
@@ -64,6 +69,63 @@ async function openLoop(
   return { latencies, errors };
 }
 
+function rssMiB(pid: number): number {
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return kib / 1024;
+}
+
+/** 60 raw TLS clients: headers, 3 MiB of a chunked body, then silence. Resolves when each was answered or stopped sending. */
+async function stalledBodies(url: string, ca: string, pid: number, body: string): Promise<Figure[]> {
+  const { port } = new URL(url);
+  const before = rssMiB(pid);
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMiB(pid));
+  }, 20);
+  const statuses = new Map<string, number>();
+  const clients = Array.from({ length: 60 }, () => {
+    const socket = connect({ host: '127.0.0.1', port: Number(port), ca, servername: 'localhost' });
+    const done = new Promise<void>((resolve) => {
+      let answered = false;
+      socket.on('secureConnect', async () => {
+        socket.write('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        for (let sent = 0; sent < 3 * 1024 * 1024 && !answered; sent += chunk.length) {
+          if (!socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)) await once(socket, 'drain');
+        }
+        resolve();
+      });
+      socket.once('data', (data: Buffer) => {
+        answered = true;
+        const status = /^HTTP\/1\.1 (\d{3})/.exec(data.toString())?.[1] ?? '?';
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        resolve();
+      });
+      socket.on('error', () => resolve());
+    });
+    return { socket, done };
+  });
+  // While they send and stall: one valid review.
+  await new Promise((r) => setTimeout(r, 300));
+  const started = performance.now();
+  const valid = await (await fetchOnce(url, ca, body)).text();
+  const validMs = performance.now() - started;
+  await Promise.all(clients.map((c) => c.done));
+  await new Promise((r) => setTimeout(r, 3000)); // past the body deadline: the stalled ones are cut
+  clearInterval(sampler);
+  for (const { socket } of clients) socket.destroy();
+  return [
+    { name: 'stalled bodies: webhook RSS before', value: before, unit: 'MiB' },
+    { name: 'stalled bodies: webhook RSS peak (60 × 3 MiB sent and stalled)', value: peak, unit: 'MiB' },
+    { name: `stalled bodies: answers ${[...statuses].map(([s, n]) => `${s}×${n}`).join(', ')}`, value: statuses.size, unit: 'kinds' },
+    {
+      name: `stalled bodies: a valid review meanwhile (${JSON.parse(valid).response?.allowed === true ? 'answered' : 'NOT answered'})`,
+      value: validMs,
+      unit: 'ms',
+    },
+  ];
+}
+
 export async function benchWebhook(seconds = 10, rate = 200): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'llmc-bench-webhook-'));
   const tls = await generateTlsMaterial({ commonName: 'bench', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 1 });
@@ -86,7 +148,8 @@ export async function benchWebhook(seconds = 10, rate = 200): Promise<Figure[]> 
     IMAGE_NODE_FLAGS,
   );
   try {
-    const url = await webhook.listeningUrl();
+    // Generous: on a busy machine the start alone can take seconds.
+    const url = String((await webhook.waitForLog((l) => l.msg === 'listening', 60_000)).url);
     const template = (
       parse(await readFile(FIXTURE, 'utf8')) as {
         spec: { template: { metadata: { annotations?: Record<string, string> }; spec: unknown } };
@@ -120,7 +183,9 @@ export async function benchWebhook(seconds = 10, rate = 200): Promise<Figure[]> 
       const baseline = summarise((await openLoop(bareUrl, tls.caPem, body, seconds, rate)).latencies);
       const run = await openLoop(url, tls.caPem, body, seconds, rate);
       const s = summarise(run.latencies);
+      const stalls = await stalledBodies(url, tls.caPem, webhook.child.pid!, body);
       return [
+        ...stalls,
         { name: `bare node:https, same bytes, ${rate} req/s: p50`, value: baseline.p50, unit: 'ms' },
         { name: `bare node:https, same bytes, ${rate} req/s: p99`, value: baseline.p99, unit: 'ms' },
         { name: `webhook admission at ${rate} req/s, ${seconds}s: p50 (n=${s.n})`, value: s.p50, unit: 'ms' },

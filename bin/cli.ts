@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   dev: async () => (await import('../dev-server/dev-command.ts')).devCommand as unknown as AnyCommand,
   webhook: async () => (await import('../webhook/webhook-command.ts')).webhookCommand as unknown as AnyCommand,
   inject: async () => (await import('../webhook/inject-command.ts')).injectCommand as unknown as AnyCommand,
+  relay: async () => (await import('../relay/relay-command.ts')).relayCommand as unknown as AnyCommand,
 };
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -30,6 +31,7 @@ Commands:
   dev          dev-server + init + agent on this machine, seeded from examples/
   webhook      the HTTPS mutating admission webhook that injects init + agent into pods
   inject       print Kubernetes YAML with the sidecar injected, as the webhook would
+  relay        the fleet's read tier: one upstream sync per namespace, served to every agent
 `;
 }
 

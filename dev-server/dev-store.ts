@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../src/files/write-file-atomic.ts';
+import { EventLog } from '../src/central-api-server/event-log.ts';
 
 export type StoredEntry = {
   id: string;
@@ -35,7 +36,7 @@ const EVENT_LOG_LIMIT = 10_000;
 
 export class DevStore {
   readonly #records = new Map<string, KeyRecord>();
-  readonly #log: StoreEvent[] = [];
+  readonly #log = new EventLog<StoreEvent>(EVENT_LOG_LIMIT);
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   #revision = 0;
 
@@ -121,10 +122,8 @@ export class DevStore {
 
   /** Events after `revision` for these namespaces, or undefined when the log no longer reaches back. */
   eventsSince(revision: number, environment: string, namespaces: ReadonlySet<string>): StoreEvent[] | undefined {
-    if (revision > this.#revision) return undefined; // from another server lifetime
-    const oldest = this.#log[0]?.revision ?? this.#revision + 1;
-    if (revision < oldest - 1) return undefined;
-    return this.#log.filter((e) => e.revision > revision && matches(e, environment, namespaces));
+    // An id from the future comes from another server lifetime: the caller sends a snapshot.
+    return this.#log.since(revision, this.#revision, (e) => matches(e, environment, namespaces));
   }
 
   async save(path: string): Promise<void> {
@@ -148,7 +147,6 @@ export class DevStore {
 
   #emit(event: StoreEvent): void {
     this.#log.push(event);
-    if (this.#log.length > EVENT_LOG_LIMIT) this.#log.splice(0, this.#log.length - EVENT_LOG_LIMIT);
     for (const listener of this.#listeners) listener(event);
   }
 }

@@ -5,10 +5,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { canonicalEnvironment } from '../src/environments.ts';
+import { MAX_VALUE_DEPTH, nestedDeeperThan } from '../src/central/entry.ts';
 import type { Logger } from '../src/logger.ts';
 import type { DevStore } from './dev-store.ts';
 import { UpstreamQuirks } from './upstream-quirks.ts';
 import { serveWatch } from './watch-stream.ts';
+import { apiErrorBody, etagOfJson, HEALTH_BODY, watchNamespaces } from '../src/central-api-server/protocol.ts';
 
 export type DevServerSettings = {
   readonly strict: boolean;
@@ -20,11 +22,10 @@ export type DevServerSettings = {
 };
 
 const MAX_BODY = 2 * 1024 * 1024;
-const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' };
 
 type Reply = { status: number; body?: unknown; text?: string; headers?: Record<string, string> };
 const json = (status: number, body: unknown): Reply => ({ status, body });
-const apiError = (status: number, message: string): Reply => json(status, { error: REASONS[status] ?? 'Error', message });
+const apiError = (status: number, message: string): Reply => json(status, apiErrorBody(status, message));
 
 export function createDevServerHandler(store: DevStore, settings: DevServerSettings) {
   const quirks = new UpstreamQuirks();
@@ -32,7 +33,7 @@ export function createDevServerHandler(store: DevStore, settings: DevServerSetti
   async function route(req: IncomingMessage, res: ServerResponse, url: URL, token: number | undefined | false): Promise<Reply | undefined> {
     const segments = url.pathname.split('/').slice(1);
     if (url.pathname === '/health' && req.method === 'GET') {
-      return json(200, { status: 'healthy', service: 'llm-config-manager', version: '0.5.0' });
+      return json(200, HEALTH_BODY);
     }
     if (segments[0] !== 'api' || segments[1] !== 'v1') return { status: 404 };
     if (settings.strict) {
@@ -45,7 +46,7 @@ export function createDevServerHandler(store: DevStore, settings: DevServerSetti
       if (req.method !== 'GET') return { status: 405 };
       const environment = canonicalEnvironment(envParam);
       if (!environment) return apiError(400, `Unknown environment: ${envParam}`);
-      const namespaces = (url.searchParams.get('namespaces') ?? '').split(',').filter(Boolean).map(decodeURIComponent);
+      const namespaces = watchNamespaces(url);
       serveWatch(req, res, store, { environment, namespaces, pingIntervalMs: settings.pingIntervalMs });
       return undefined;
     }
@@ -122,6 +123,10 @@ export function createDevServerHandler(store: DevStore, settings: DevServerSetti
     const environment = canonicalEnvironment(body.env);
     if (!environment) return apiError(400, `Unknown environment: ${body.env}`);
     if (body.secret === true && typeof body.value !== 'string') return apiError(400, 'Secret values must be strings');
+    // Refused at the door: nothing deeper than the agents accept, and no recursion over it later (JSON.stringify).
+    if (nestedDeeperThan(body.value, MAX_VALUE_DEPTH)) {
+      return apiError(400, `value nested deeper than ${MAX_VALUE_DEPTH} levels (the most accepted)`);
+    }
     const user = typeof body.user === 'string' ? body.user : 'system';
     const entry = store.set(environment, namespace, key, body.value, user);
     settings.onWrite?.();
@@ -164,7 +169,7 @@ function authorise(req: IncomingMessage, tokens: readonly string[]): number | un
 /** ETag and If-None-Match ⇒ 304; upstream (strict) has no conditional reads. */
 function withEtag(req: IncomingMessage, reply: Reply, strict: boolean): Reply {
   if (strict) return reply;
-  const etag = `"${createHash('sha256').update(JSON.stringify(reply.body)).digest('base64url').slice(0, 27)}"`;
+  const etag = etagOfJson(JSON.stringify(reply.body));
   if (req.headers['if-none-match'] === etag) return { status: 304, headers: { etag } };
   return { ...reply, headers: { ...reply.headers, etag } };
 }

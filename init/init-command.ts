@@ -10,8 +10,8 @@ import { syncOptionTable } from '../src/options/sync-options.ts';
 import { createSyncContext, validateSyncOptions, type SyncContext } from '../src/sync-context.ts';
 import { createLogger, type Logger } from '../src/logger.ts';
 import { createRegistry, createSyncMetrics } from '../src/metrics.ts';
-import { SyncEngine } from '../src/sync/engine.ts';
-import { OutputPublisher } from '../src/sync/publisher.ts';
+import type { SyncEngine } from '../src/sync/engine.ts';
+import { createSyncRuntime } from '../src/sync/sync-runtime.ts';
 import { readSnapshot } from '../src/snapshot.ts';
 import { retryWithBackoff } from '../src/backoff.ts';
 import { describeError, InitFailedError } from '../src/errors.ts';
@@ -45,7 +45,7 @@ export const initCommand = defineCommand({
     const sync = await createSyncContext(options, logger);
     try {
       await mkdir(options.cacheDir, { recursive: true });
-      const engine = new SyncEngine({
+      const { engine, publisher } = createSyncRuntime({
         client: sync.client,
         store: sync.store,
         namespaces: sync.namespaces,
@@ -58,19 +58,17 @@ export const initCommand = defineCommand({
         maxEventBytes: options.maxResponseBytes,
         logger,
         metrics,
+        output: {
+          follow: false,
+          writer: sync.writer,
+          specs: sync.specs,
+          snapshot: { cacheDir: options.cacheDir, identity: sync.identity, sealing: sync.sealing },
+        },
       });
       const deadline = Date.now() + options.initTimeout;
       const fetched = await fetchAll(engine, sync, options.initTimeout, context.signal, logger);
       if (!fetched.ok) await fallBackToSnapshot(sync, options.cacheDir, options.allowStale, fetched, logger);
       if (sync.vault) await fetchSecrets(sync, options.environment, Math.max(1000, deadline - Date.now()), context.signal, logger);
-      const publisher = new OutputPublisher({
-        writer: sync.writer,
-        specs: sync.specs,
-        snapshot: { cacheDir: options.cacheDir, identity: sync.identity, sealing: sync.sealing },
-        cursor: () => engine.cursor(),
-        logger,
-        metrics,
-      });
       await publisher.publish(sync.store.view);
       const { lastError, renderErrors } = publisher.state;
       if (lastError !== undefined) throw new InitFailedError(`writing files failed: ${lastError}`);
@@ -158,7 +156,7 @@ async function fallBackToSnapshot(
   if (snapshot === undefined) throw new InitFailedError(`${reason}; and there is no snapshot in ${cacheDir} to start from (--allow-stale)`);
   // Namespaces fetched just now are newer than the snapshot: keep them, take the rest from it.
   const fromSnapshot = new Map([...snapshot.namespaces].filter(([ns]) => failed.includes(ns)));
-  sync.store.restore(fromSnapshot, Math.max(snapshot.revision, sync.store.view.revision), snapshot.changedAt);
+  sync.store.restore(fromSnapshot, Math.max(snapshot.revision, sync.store.view.revision), snapshot.changedAt, snapshot.loaded);
   logger.warn(
     { reason, snapshotSavedAt: new Date(snapshot.savedAt).toISOString() },
     'central API unavailable; starting from the snapshot (--allow-stale)',

@@ -1,11 +1,11 @@
-// Retries with full-jitter exponential backoff (AWS architecture blog, "Exponential
-// Backoff and Jitter"): delay = random(0, min(cap, base · 2^(attempt-1))). p-retry
+// Retries with jittered exponential backoff (AWS architecture blog, "Exponential
+// Backoff and Jitter"), floored at the base: delay = random(base, min(cap, base · 2^attempt)). p-retry
 // drives the attempt loop, the abort signal and the deadline; the delay policy is ours
 // because p-retry's own `randomize` only spreads delays upward (×1..2), which keeps a
 // fleet that failed together too close together.
 
 import pRetry, { AbortError } from 'p-retry';
-import { CentralHttpError, CentralRateLimitedError } from './errors.ts';
+import { CentralHttpError } from './errors.ts';
 
 export type BackoffPolicy = {
   readonly baseMs: number;
@@ -14,22 +14,31 @@ export type BackoffPolicy = {
   readonly random?: () => number;
 };
 
+/** No wait is ever longer than this, whatever a server asks for (SPEC §4 "Retry pacing is the agent's"). */
+export const MAX_WAIT_MS = 3_600_000;
+
+/**
+ * Jittered exponential delay for `attempt` (1-based): uniform in
+ * [base, min(cap, base · 2^attempt)]. The floor is the base, so no server answer and
+ * no unlucky draw can turn a retry into a tight loop; the spread keeps a fleet that
+ * failed together from coming back together.
+ */
 export function fullJitterDelayMs(policy: BackoffPolicy, attempt: number): number {
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.floor((policy.random ?? Math.random)() * ceiling);
+  const ceiling = Math.max(policy.baseMs, Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt, 30)));
+  return Math.min(MAX_WAIT_MS, policy.baseMs + Math.floor((policy.random ?? Math.random)() * (ceiling - policy.baseMs)));
 }
 
 /**
- * The wait before the next attempt after `error`. A server's Retry-After is honoured
- * (plus up to 10 % jitter so a fleet does not return on one beat); a 429 without one
- * never retries faster than the base delay.
+ * The wait before the next attempt after `error`. A server's Retry-After is a hint,
+ * never a command: it can lengthen the wait (plus up to 10 % jitter so a fleet does
+ * not return on one beat) but every wait stays within [base, 1 h].
  */
 export function retryDelayMs(policy: BackoffPolicy, attempt: number, error: unknown): number {
   const jittered = fullJitterDelayMs(policy, attempt);
-  if (error instanceof CentralHttpError && error.retryAfterMs !== undefined) {
-    return error.retryAfterMs + Math.floor((policy.random ?? Math.random)() * error.retryAfterMs * 0.1);
+  if (error instanceof CentralHttpError && error.retryAfterMs !== undefined && error.retryAfterMs > jittered) {
+    const asked = Math.min(error.retryAfterMs, MAX_WAIT_MS / 1.1);
+    return Math.floor(asked + (policy.random ?? Math.random)() * asked * 0.1);
   }
-  if (error instanceof CentralRateLimitedError) return Math.max(jittered, policy.baseMs);
   return jittered;
 }
 
@@ -58,6 +67,8 @@ export type RetryOptions = {
   readonly shouldRetry?: (error: unknown) => boolean;
   /** Called before each wait, for logs and metrics. */
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Injectable for tests (a fake clock); `sleep` below otherwise. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 };
 
 export async function retryWithBackoff<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
@@ -84,7 +95,7 @@ export async function retryWithBackoff<T>(operation: (attempt: number) => Promis
         if (remaining <= 0) throw error;
         const delay = Math.min(retryDelayMs(policy, attemptNumber, error), remaining);
         options.onRetry?.(error, attemptNumber, delay);
-        await sleep(delay, signal);
+        await (options.sleep ?? sleep)(delay, signal);
         if (Date.now() >= deadline) throw error;
       },
     },

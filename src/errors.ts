@@ -12,16 +12,20 @@ export type ErrorCode =
   | 'LLMC_ERR_CENTRAL_RATE_LIMITED'
   | 'LLMC_ERR_CENTRAL_UNREACHABLE'
   | 'LLMC_ERR_CENTRAL_PROTOCOL'
+  | 'LLMC_ERR_ENTRY_REFUSED'
   | 'LLMC_ERR_STREAM_UNSUPPORTED'
   | 'LLMC_ERR_STREAM_STALLED'
   | 'LLMC_ERR_SNAPSHOT'
   | 'LLMC_ERR_OUTPUT_WRITE'
   | 'LLMC_ERR_RENDER'
+  | 'LLMC_ERR_NOTIFY'
   | 'LLMC_ERR_INIT_FAILED'
   | 'LLMC_ERR_VAULT'
   | 'LLMC_ERR_VAULT_PERMISSION'
   | 'LLMC_ERR_BAD_REVIEW'
-  | 'LLMC_ERR_INJECTION_CONFLICT';
+  | 'LLMC_ERR_INJECTION_CONFLICT'
+  | 'LLMC_ERR_FILE_SPEC'
+  | 'LLMC_ERR_WEBHOOK_TLS';
 
 export type ErrorOptions = { cause?: unknown };
 
@@ -97,6 +101,24 @@ export class CentralProtocolError extends LlmConfigError {
   }
 }
 
+/** One entry of an answer the agent does not take, and why (SPEC §4 "Answers are checked against the question"). */
+export type EntryRefusal = {
+  readonly namespace: string | undefined;
+  readonly key: string | undefined;
+  readonly kind: 'malformed' | 'too-deep' | 'foreign-namespace' | 'foreign-environment' | 'foreign-answer' | 'duplicate';
+  readonly reason: string;
+};
+
+/** One entry of a central answer was refused (malformed, nested too deep); the rest of the answer is used. */
+export class EntryRefusedError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_ENTRY_REFUSED';
+  readonly refusal: EntryRefusal;
+  constructor(where: string, refusal: EntryRefusal, options: ErrorOptions = {}) {
+    super(`${where}: ${refusal.reason}`, options);
+    this.refusal = refusal;
+  }
+}
+
 /** The server does not offer the watch stream (404/405/501, or upstream's 400 on `&`). */
 export class StreamUnsupportedError extends LlmConfigError {
   override readonly code = 'LLMC_ERR_STREAM_UNSUPPORTED';
@@ -139,6 +161,17 @@ export class RenderError extends LlmConfigError {
   }
 }
 
+/** The app was not told that its files changed: its reload URL refused or could not be reached. */
+export class NotifyError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_NOTIFY';
+  /** The reload URL's HTTP status, when it answered. */
+  readonly status: number | undefined;
+  constructor(message = 'the app was not notified', status?: number, options: ErrorOptions = {}) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
 /** `init` could not produce every required file before its deadline. */
 export class InitFailedError extends LlmConfigError {
   override readonly code = 'LLMC_ERR_INIT_FAILED';
@@ -174,6 +207,24 @@ export class ReviewDecodeError extends LlmConfigError {
 export class InjectionConflictError extends LlmConfigError {
   override readonly code = 'LLMC_ERR_INJECTION_CONFLICT';
   constructor(message = 'injection would collide with the pod', options: ErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+/** One field of a files-spec entry (name, source, format, mode, template) is wrong; `field` says which. */
+export class FileSpecError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_FILE_SPEC';
+  readonly field: 'entry' | 'name' | 'source' | 'format' | 'mode' | 'template' | 'prefix' | 'multiline';
+  constructor(field: FileSpecError['field'], message: string, options: ErrorOptions = {}) {
+    super(message, options);
+    this.field = field;
+  }
+}
+
+/** Self-managed webhook TLS could not be set up through the Kubernetes API (Secret, Lease or caBundle). */
+export class WebhookTlsError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_WEBHOOK_TLS';
+  constructor(message = 'self-managed webhook TLS failed', options: ErrorOptions = {}) {
     super(message, options);
   }
 }

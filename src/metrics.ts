@@ -2,13 +2,14 @@
 // global default registry, so tests can build as many as they like. Labels are
 // bounded: results and modes, never keys, paths or values.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type * as Prom from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectProcessMetrics } from './lean-modules.ts';
 
 export type SyncMetrics = ReturnType<typeof createSyncMetrics>;
 
 export function createRegistry(options: { processMetrics: boolean }): Registry {
   const registry = new Registry();
-  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'llm_config_' });
+  if (options.processMetrics) collectProcessMetrics(registry, 'llm_config_');
   return registry;
 }
 
@@ -53,6 +54,17 @@ export function createSyncMetrics(registry: Registry) {
       labelNames: ['file'] as const,
       registers,
     }),
+    effectiveInterval: new Gauge({
+      name: 'llm_config_poll_interval_effective_seconds',
+      help: 'Poll interval in force: --poll-interval, stretched after 429 answers (multiplicative increase, slow decrease).',
+      registers,
+    }),
+    refusedEntries: new Counter({
+      name: 'llm_config_refused_entries_total',
+      help: 'Entries of central answers not taken, by kind (foreign-answer: a whole answer not for the question; foreign-namespace, foreign-environment, duplicate, too-deep, malformed).',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     outputWrites: new Counter({
       name: 'llm_config_output_writes_total',
       help: 'Atomic writes of the output directory, by result (ok, unchanged, error).',
@@ -81,8 +93,8 @@ export function createHttpMetrics(registry: Registry) {
     registers,
   });
   // Label children are cached: looking labels up by object on every request is the slow part.
-  const counters = new Map<string, Counter.Internal>();
-  const timers = new Map<string, Histogram.Internal<string>>();
+  const counters = new Map<string, Prom.Counter.Internal>();
+  const timers = new Map<string, Prom.Histogram.Internal<string>>();
   return {
     observe(route: string, code: number, seconds: number): void {
       const key = `${route} ${code}`;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SnapshotError } from './errors.ts';
 import { parseEntryList, type Entry } from './central/entry.ts';
 import { writeFileAtomic } from './files/write-file-atomic.ts';
-import type { StoreView } from './sync/store.ts';
+import type { StoreView } from './store/config-store.ts';
 import { seal, unseal, type Sealed } from './snapshot-seal.ts';
 
 /** Namespaces that hold secrets: left out of the snapshot, or sealed when a key is given. */
@@ -33,6 +33,8 @@ export type Snapshot = {
   readonly changedAt: number;
   readonly cursor: SyncCursor;
   readonly namespaces: ReadonlyMap<string, readonly Entry[]>;
+  /** Namespaces that were loaded when it was taken; undefined in older snapshots (then: all it holds). */
+  readonly loaded?: readonly string[];
   /** Why sealed secrets were not restored (no key, wrong key), when there were some. */
   readonly sealedUnreadable?: string;
 };
@@ -46,13 +48,17 @@ export function snapshotPath(cacheDir: string): string {
 export async function writeSnapshot(
   cacheDir: string,
   identity: SnapshotIdentity,
-  view: StoreView,
+  view: Pick<StoreView, 'revision' | 'changedAt' | 'namespaces'> & { readonly loaded?: ReadonlySet<string> },
   cursor: SyncCursor,
   sealing: Sealing = NO_SEALING,
 ): Promise<void> {
   const namespaces: Record<string, Entry[]> = {};
   const secret: Record<string, Entry[]> = {};
-  for (const [ns, data] of view.namespaces) (sealing.namespaces.includes(ns) ? secret : namespaces)[ns] = [...data.values()];
+  for (const [ns, data] of view.namespaces) {
+    // A namespace never loaded is left out: restoring it as empty would make it "loaded" with no data.
+    if (view.loaded !== undefined && !view.loaded.has(ns) && data.size === 0) continue;
+    (sealing.namespaces.includes(ns) ? secret : namespaces)[ns] = [...data.values()];
+  }
   const sealed =
     sealing.key && Object.keys(secret).length > 0 ? seal(JSON.stringify(secret), sealing.key, associatedData(identity)) : undefined;
   const document = {
@@ -64,6 +70,8 @@ export async function writeSnapshot(
     revision: view.revision,
     changedAt: view.changedAt,
     cursor,
+    // Which namespaces were loaded (a namespace can hold stream puts before its first full answer).
+    ...(view.loaded && { loaded: [...view.loaded] }),
     namespaces,
     ...(sealed && { sealed }),
   };
@@ -117,6 +125,7 @@ export async function readSnapshot(cacheDir: string, identity: SnapshotIdentity,
       changedAt: Number(doc.changedAt) || 0,
       cursor: { etags: { ...(cursor?.etags ?? {}) }, lastEventId: cursor?.lastEventId, lastSuccessAt: cursor?.lastSuccessAt },
       namespaces,
+      ...(Array.isArray(doc.loaded) && { loaded: doc.loaded.filter((ns): ns is string => typeof ns === 'string') }),
       ...(sealedUnreadable && { sealedUnreadable }),
     };
   } catch (error) {

@@ -8,12 +8,12 @@ import type { OptionsOf } from './options/define.ts';
 import type { syncOptionTable } from './options/sync-options.ts';
 import { CentralClient } from './central/client.ts';
 import { WatchedFile } from './watched-file.ts';
-import { ConfigStore } from './sync/store.ts';
+import { ConfigStore } from './store/config-store.ts';
 import { AtomicWriter } from './files/atomic-writer.ts';
-import { defaultFileSpecs, loadFileSpecs, type FileSpec } from './files/file-spec.ts';
+import { checkFileModes, defaultFileSpecs, loadFileSpecs, type FileSpec } from './files/file-spec.ts';
 import type { Sealing, SnapshotIdentity } from './snapshot.ts';
 import { readSealingKey } from './snapshot-seal.ts';
-import { VaultSource, type SecretRef } from './vault/vault-source.ts';
+import type { VaultSource, SecretRef } from './vault/vault-source.ts';
 import { VAULT_NAMESPACE } from './vault/secret-poller.ts';
 import type { BackoffPolicy } from './backoff.ts';
 
@@ -77,6 +77,9 @@ async function readPem(setting: string, path: string | undefined): Promise<strin
 
 async function createVaultSource(options: SyncOptions, logger: Logger): Promise<{ source: VaultSource; jwt: WatchedFile } | undefined> {
   if (options.vaultSecret.length === 0) return undefined;
+  // Loaded only when secrets are configured: node-vault and its axios chain cost ~23 MiB
+  // of RSS in every pod (docs/sizing.md), and most pods have no secrets.
+  const { VaultSource } = await import('./vault/vault-source.ts');
   const jwt = new WatchedFile(options.vaultJwtFile, { logger });
   await jwt.start().catch((error: unknown) => {
     throw new InvalidSettingError(
@@ -143,12 +146,17 @@ export async function createSyncContext(options: SyncOptions, logger: Logger): P
     token,
     vault: vault && { source: vault.source, refs: options.vaultSecret },
     sealing,
-    store: new ConfigStore(storeNamespaces),
-    writer: new AtomicWriter(options.outputDir),
-    specs:
+    // Vault's namespace is loaded when its poller says so (readiness asks it separately).
+    store: new ConfigStore(storeNamespaces, { environment: options.environment, selfManaged: vault ? [VAULT_NAMESPACE] : [] }),
+    writer: new AtomicWriter(options.outputDir, { readableBy: options.readableBy, logger }),
+    specs: checkFileModes(
       options.files === undefined
         ? defaultFileSpecs(namespaces, options.fileMode)
         : await loadFileSpecs(options.files, storeNamespaces, options.fileMode),
+      options.readableBy,
+      options.files === undefined ? '--file-mode' : '--files',
+      logger,
+    ),
     identity: { environment: options.environment, centralUrl: options.centralUrl.href },
     backoff: { baseMs: options.backoffBase, capMs: options.backoffMax },
     async close() {

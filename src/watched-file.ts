@@ -5,7 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { Logger } from './logger.ts';
 
 export class WatchedFile {
@@ -25,6 +25,8 @@ export class WatchedFile {
   /** Starts watching; the first read happens here so a missing file fails at start. */
   async start(): Promise<string> {
     const content = await this.read();
+    // chokidar loads with the first watched file: an agent with no token file never pays for it.
+    const { watch } = await import('chokidar');
     this.#watcher = watch(dirname(this.path), { depth: 0, ignoreInitial: true, followSymlinks: false });
     // Re-read at once so `current()` stays fresh for synchronous callers (local API token checks).
     const name = basename(this.path);

@@ -6,38 +6,13 @@ import { flagName } from '../src/options/define.ts';
 import { formatDurationMs } from '../src/durations.ts';
 import type { agentOptionTable } from '../agent/agent-options.ts';
 import type { InjectionModel } from './injection-model.ts';
+import type { InjectorSettings } from './injection-defaults.ts';
 
-export const NAMES = {
-  filesVolume: 'llm-config-files',
-  runVolume: 'llm-config-run',
-  tokenVolume: 'llm-config-token',
-  init: 'llm-config-init',
-  agent: 'llm-config-agent',
-} as const;
+export type { InjectorSettings } from './injection-defaults.ts';
+import { AGENT_ADMIN_PORT, AGENT_HTTP_ADDR, NAMES, PATHS, RUN_AS } from './pod-layout.ts';
+import { heapFlagFor } from './node-options.ts';
 
-export const PATHS = {
-  files: '/etc/llm-config',
-  run: '/var/run/llm-config',
-  socket: '/var/run/llm-config/agent.sock',
-  tokenDir: '/var/run/secrets/llm-config',
-  token: '/var/run/secrets/llm-config/token',
-  vaultToken: '/var/run/secrets/llm-config/vault-token',
-} as const;
-
-export const AGENT_HTTP_ADDR = '127.0.0.1:8080';
-export const AGENT_ADMIN_PORT = 9102;
-export const RUN_AS = 65532;
-
-/** Cluster-wide settings of the webhook that annotations cannot change. */
-export type InjectorSettings = {
-  readonly agentImage: string;
-  readonly initImage: string;
-  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
-  readonly tokenAudience: string;
-  readonly tokenExpirationSeconds: number;
-  readonly centralHeaders: readonly (readonly [string, string])[];
-  readonly vault: { readonly address: URL | undefined; readonly authPath: string; readonly tokenAudience: string };
-};
+export { AGENT_ADMIN_PORT, AGENT_HTTP_ADDR, NAMES, PATHS, RUN_AS } from './pod-layout.ts';
 
 type K8s = Record<string, unknown>;
 type AgentFlag = keyof typeof agentOptionTable;
@@ -52,7 +27,7 @@ function flags(values: Partial<Record<AgentFlag, string | readonly string[] | un
 function sharedFlags(
   model: InjectionModel,
   settings: InjectorSettings,
-  fileMode: string,
+  placement: Placement,
 ): Partial<Record<AgentFlag, string | readonly string[]>> {
   return {
     centralUrl: model.centralUrl.href,
@@ -61,7 +36,9 @@ function sharedFlags(
     outputDir: PATHS.files,
     cacheDir: PATHS.run,
     tokenFile: PATHS.token,
-    fileMode,
+    fileMode: placement.fileMode,
+    // "group" is the programs' default: written only when it differs, so pods with fsGroup keep their args.
+    ...(placement.readableBy === 'all' && { readableBy: 'all' }),
     ...(model.files && { files: JSON.stringify(model.files) }),
     ...(settings.centralHeaders.length > 0 && { centralHeader: settings.centralHeaders.map(([n, v]) => `${n}: ${v}`) }),
     ...(model.vaultSecrets.length > 0 && {
@@ -87,6 +64,8 @@ const securityContext = (): K8s => ({
 /** How the injected containers are placed in the pod. */
 export type Placement = {
   readonly fileMode: string;
+  /** `all` when the pod has no fsGroup: app containers of another uid read through the "other" bits (SPEC §5). */
+  readonly readableBy: 'group' | 'all';
   /** The pod sets spec.resources (pod-level): our containers take none of their own and share its budget. */
   readonly podLevelResources: boolean;
 };
@@ -108,13 +87,20 @@ const resources = (model: InjectionModel, placement: Placement): K8s =>
         },
       };
 
+/** Node's heap cap from the container's own memory limit (node-options.ts, docs/sizing.md). */
+const nodeOptions = (model: InjectionModel, placement: Placement): K8s => {
+  const flag = placement.podLevelResources ? undefined : heapFlagFor(model.memoryLimit);
+  return flag === undefined ? {} : { env: [{ name: 'NODE_OPTIONS', value: flag }] };
+};
+
 export function initContainer(model: InjectionModel, settings: InjectorSettings, placement: Placement): K8s {
   return {
     name: NAMES.init,
     image: settings.initImage,
     imagePullPolicy: settings.imagePullPolicy,
-    args: ['init', ...flags(sharedFlags(model, settings, placement.fileMode))],
+    args: ['init', ...flags(sharedFlags(model, settings, placement))],
     ...resources(model, placement),
+    ...nodeOptions(model, placement),
     securityContext: securityContext(),
     volumeMounts: ownMounts(),
   };
@@ -129,7 +115,7 @@ export function agentContainer(model: InjectionModel, settings: InjectorSettings
     args: [
       'agent',
       ...flags({
-        ...sharedFlags(model, settings, placement.fileMode),
+        ...sharedFlags(model, settings, placement),
         syncMode: model.syncMode,
         pollInterval: formatDurationMs(model.pollInterval),
         httpAddr: AGENT_HTTP_ADDR,
@@ -147,6 +133,7 @@ export function agentContainer(model: InjectionModel, settings: InjectorSettings
     readinessProbe: probe('/readyz', { periodSeconds: 10 }),
     livenessProbe: probe('/healthz', { periodSeconds: 10, failureThreshold: 3 }),
     ...resources(model, placement),
+    ...nodeOptions(model, placement),
     securityContext: securityContext(),
     volumeMounts: ownMounts(),
   };

@@ -1,35 +1,16 @@
 // Annotations → the typed injection model. Pure: no I/O, no Kubernetes calls; the
 // namespace's annotations are passed in by the caller (from the informer cache).
 
-import type { Environment } from '../src/environments.ts';
 import { InvalidSettingError } from '../src/errors.ts';
 import { boolean, quantityValue } from '../src/options/parsers.ts';
 import { ANNOTATIONS, PREFIX, readAnnotation, unknownAnnotations, type Annotations } from './annotations.ts';
 import type { Parser } from '../src/options/parsers.ts';
 import { checkFileEntries, filesFromAnnotations, type FileEntry } from './file-annotations.ts';
+import type { InjectionDefaults } from './injection-defaults.ts';
+import { PATHS } from './pod-layout.ts';
 import { vaultSecretsFromAnnotations } from './vault-annotations.ts';
 
-/** The webhook's defaults for every injected pod (from its flags and the Helm values). */
-export type InjectionDefaults = {
-  readonly environment: Environment;
-  readonly namespaces: readonly string[] | undefined;
-  readonly centralUrl: URL | undefined;
-  readonly syncMode: 'stream' | 'poll';
-  readonly pollInterval: number;
-  readonly mode: 'sidecar' | 'init-only';
-  readonly initFirst: boolean;
-  readonly nativeSidecar: boolean;
-  readonly mountPath: string;
-  readonly containers: readonly string[] | undefined;
-  readonly reloadUrl: URL | undefined;
-  readonly reloadSignal: NodeJS.Signals | undefined;
-  readonly reloadProcess: string | undefined;
-  readonly cpuRequest: string;
-  readonly cpuLimit: string;
-  readonly memoryRequest: string;
-  readonly memoryLimit: string;
-  readonly vaultRole: string | undefined;
-};
+export type { InjectionDefaults } from './injection-defaults.ts';
 
 export type InjectionModel = Omit<InjectionDefaults, 'namespaces' | 'centralUrl'> & {
   readonly namespaces: readonly string[];
@@ -63,14 +44,39 @@ export function buildModel(pod: Annotations, namespace: Annotations, defaults: I
     throw new InvalidSettingError(`${PREFIX}namespaces`, '', 'required: the central API namespaces to sync, e.g. "ml-service,shared"');
   if (model.centralUrl === undefined)
     throw new InvalidSettingError(`${PREFIX}central-url`, '', 'required: no default central URL is configured on the webhook');
-  checkConsistency(model, pod, namespace);
+  for (const rule of MODEL_RULES) rule(model, { pod, namespace });
   const vaultSecrets = vaultSecretsFromAnnotations(pod, namespace, model.vaultRole);
   const files = filesFromAnnotations(pod, namespace);
   if (files) checkFileEntries(files, vaultSecrets.length > 0 ? [...model.namespaces, 'vault'] : model.namespaces);
   return { ...model, namespaces: model.namespaces, centralUrl: model.centralUrl, files, vaultSecrets };
 }
 
-function checkConsistency(model: Omit<InjectionModel, 'files'>, pod: Annotations, namespace: Annotations): void {
+/** What a rule sees besides the model: the annotations it came from, to name the right one. */
+export type RuleInput = { readonly pod: Annotations; readonly namespace: Annotations };
+/** A rule across settings; throws InvalidSettingError naming the annotation. Add one here to refuse more. */
+export type ModelRule = (model: Omit<InjectionModel, 'files' | 'vaultSecrets'>, input: RuleInput) => void;
+
+/** The annotation's raw value where one is set, else the webhook default's flag: errors name what the user can change. */
+function origin(name: string, { pod, namespace }: RuleInput, fallbackFlag: string, value: string): [string, string] {
+  const raw = pod[`${PREFIX}${name}`] ?? namespace[`${PREFIX}${name}`];
+  return raw === undefined ? [fallbackFlag, value] : [`${PREFIX}${name}`, raw];
+}
+
+const insideOrSame = (inner: string, outer: string) => outer === '/' || inner === outer || inner.startsWith(`${outer}/`);
+
+/** The files must not be mounted at, inside or above a path the injection mounts into app containers. */
+const mountPathRule: ModelRule = (model, input) => {
+  const reserved = PATHS.run;
+  if (!insideOrSame(model.mountPath, reserved) && !insideOrSame(reserved, model.mountPath)) return;
+  const [setting, value] = origin('mount-path', input, '--mount-path', model.mountPath);
+  throw new InvalidSettingError(
+    setting,
+    value,
+    `an absolute path that is not ${reserved}, inside it, or above it: the agent's socket and cache are mounted there`,
+  );
+};
+
+const resourcesRule: ModelRule = (model) => {
   for (const [resource, request, limit] of [
     ['cpu', model.cpuRequest, model.cpuLimit],
     ['memory', model.memoryRequest, model.memoryLimit],
@@ -79,6 +85,9 @@ function checkConsistency(model: Omit<InjectionModel, 'files'>, pod: Annotations
       throw new InvalidSettingError(`${PREFIX}${resource}-request`, request, `at most the ${resource} limit (${limit})`);
     }
   }
+};
+
+const reloadRule: ModelRule = (model, { pod, namespace }) => {
   const has = (name: string) => pod[`${PREFIX}${name}`] !== undefined || namespace[`${PREFIX}${name}`] !== undefined;
   if (model.mode === 'init-only') {
     for (const name of ['reload-url', 'reload-process', 'reload-signal']) {
@@ -93,4 +102,6 @@ function checkConsistency(model: Omit<InjectionModel, 'files'>, pod: Annotations
   if (has('reload-signal') && model.reloadProcess === undefined) {
     throw new InvalidSettingError(`${PREFIX}reload-signal`, String(model.reloadSignal), `only together with ${PREFIX}reload-process`);
   }
-}
+};
+
+export const MODEL_RULES: readonly ModelRule[] = [resourcesRule, reloadRule, mountPathRule];

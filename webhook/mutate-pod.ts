@@ -6,22 +6,12 @@ import { STATUS_ANNOTATION } from './annotations.ts';
 import { NAMES, agentContainer, appEnv, appMounts, initContainer, volumes, type InjectorSettings } from './container-specs.ts';
 import type { InjectionModel } from './injection-model.ts';
 import { PatchBuilder, type PatchOperation } from './json-patch.ts';
+import { readabilityOf, readabilityWarnings } from './readability.ts';
+import type { PodLike } from './review-decode.ts';
 
-type Named = { name: string };
-type Container = Named & { env?: Named[]; volumeMounts?: Array<{ name: string; mountPath: string }> };
-export type PodLike = {
-  metadata?: { annotations?: Record<string, string>; namespace?: string; name?: string };
-  spec: {
-    containers: Container[];
-    initContainers?: Container[];
-    volumes?: Named[];
-    securityContext?: { fsGroup?: number };
-    resources?: object;
-    shareProcessNamespace?: boolean;
-    hostNetwork?: boolean;
-  };
-  status?: { phase?: string };
-};
+export type { PodLike } from './review-decode.ts';
+
+type Container = PodLike['spec']['containers'][number];
 
 export type PodMutation = { readonly patch: PatchOperation[]; readonly warnings: string[] };
 
@@ -36,12 +26,9 @@ export function mutatePod(pod: PodLike, model: InjectionModel, settings: Injecto
   }
   const targets = targetContainers(spec.containers, model);
   checkCollisions(pod, targets, model);
-  const warnings: string[] = [];
+  const warnings = readabilityWarnings(pod, targets, model);
   // Files are group-readable through fsGroup when the pod has one; otherwise readable by the pod's other containers.
-  const placement = {
-    fileMode: spec.securityContext?.fsGroup !== undefined ? '0440' : '0444',
-    podLevelResources: spec.resources !== undefined,
-  };
+  const placement = { ...readabilityOf(pod), podLevelResources: spec.resources !== undefined };
   if (placement.podLevelResources) {
     warnings.push(
       "the pod sets spec.resources (pod-level): llm-config containers get no resources of their own and share the pod's budget; cpu-/memory- annotations do not apply",

@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
-import { dirname } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../src/logger.ts';
 import { describeError } from '../src/errors.ts';
@@ -17,26 +17,40 @@ export async function readPair(certFile: string, keyFile: string): Promise<Certi
   return { cert, key };
 }
 
+/**
+ * Watches the certificate and key only: their own names, and kubelet's `..data` link in
+ * their directories (a Secret volume swaps `..data` to rotate; tls.crt itself never
+ * changes there). Anything else written beside them (a log, a temporary file) is ignored.
+ */
 export class CertificateFiles {
   readonly #certFile: string;
   readonly #keyFile: string;
   readonly #logger: Logger;
   readonly #onChange: (pair: CertificatePair) => void;
+  readonly #watched: ReadonlySet<string>;
+  #current: CertificatePair | undefined;
+  #changed = new Set<string>();
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(certFile: string, keyFile: string, logger: Logger, onChange: (pair: CertificatePair) => void) {
-    this.#certFile = certFile;
-    this.#keyFile = keyFile;
+  /** `current` is the pair being served: a rewrite with the same content is then not reported. */
+  constructor(certFile: string, keyFile: string, logger: Logger, onChange: (pair: CertificatePair) => void, current?: CertificatePair) {
+    this.#certFile = resolve(certFile);
+    this.#keyFile = resolve(keyFile);
     this.#logger = logger;
     this.#onChange = onChange;
+    this.#current = current;
+    const links = [dirname(this.#certFile), dirname(this.#keyFile)].map((dir) => join(dir, '..data'));
+    this.#watched = new Set([this.#certFile, this.#keyFile, ...links]);
   }
 
   async watch(): Promise<void> {
     const dirs = [...new Set([dirname(this.#certFile), dirname(this.#keyFile)])];
     this.#watcher = watch(dirs, { depth: 0, ignoreInitial: true, followSymlinks: false });
-    // cert and key change in two events; wait for both before loading
-    this.#watcher.on('all', () => {
+    this.#watcher.on('all', (_event, path) => {
+      if (!this.#watched.has(resolve(path))) return;
+      this.#changed.add(basename(path));
+      // cert and key change in two events: wait for both before loading
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => void this.#reload(), 200);
     });
@@ -44,11 +58,22 @@ export class CertificateFiles {
   }
 
   async #reload(): Promise<void> {
+    const changed = [...this.#changed].sort();
+    this.#changed.clear();
     try {
-      this.#onChange(await readPair(this.#certFile, this.#keyFile));
-      this.#logger.info({ cert: this.#certFile }, 'serving certificate reloaded');
+      const pair = await readPair(this.#certFile, this.#keyFile);
+      if (this.#current && pair.cert === this.#current.cert && pair.key === this.#current.key) {
+        this.#logger.debug({ changed }, 'certificate files touched; content unchanged');
+        return;
+      }
+      this.#current = pair;
+      this.#onChange(pair);
+      this.#logger.info({ cert: this.#certFile, changed }, 'serving certificate reloaded');
     } catch (error) {
-      this.#logger.warn({ err: describeError(error) }, 'certificate files changed but do not load yet; keeping the current certificate');
+      this.#logger.warn(
+        { err: describeError(error), changed },
+        'certificate files changed but do not load yet; keeping the current certificate',
+      );
     }
   }
 

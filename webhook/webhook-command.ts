@@ -1,7 +1,6 @@
 // `llm-config webhook`: the HTTPS mutating admission webhook. TLS from files (reloaded
-// on rotation) or self-managed (CA + serving cert generated at start, caBundle patched).
+// on rotation) or self-managed (one CA + serving cert shared by the replicas, caBundle patched).
 
-import { createServer } from 'node:https';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { defineCommand } from '../src/command.ts';
@@ -12,9 +11,11 @@ import { createAdmissionMetrics, createRegistry } from '../src/metrics.ts';
 import { InvalidSettingError } from '../src/errors.ts';
 import { injectionDefaults, injectionOptionTable, injectorSettings } from './webhook-options.ts';
 import { createAdmissionHandler } from './admission-handler.ts';
+import { createWebhookServer, reloadCertificate } from './https-server.ts';
 import { CertificateFiles, readPair, type CertificatePair } from './tls-files.ts';
-import { generateTlsMaterial, serviceDnsNames } from './tls-material.ts';
-import { loadKubeConfig, NamespaceDefaults, publishCaBundle } from './kube-api.ts';
+import { certificateExpiryGauge } from './tls-material.ts';
+import { loadKubeConfig, NamespaceDefaults, SelfManagedTls } from './kube-api.ts';
+import { parseNamespaceGlobs } from '../src/namespace-globs.ts';
 
 const webhookOptionTable = {
   addr: option(p.listenAddress, '0.0.0.0:8443', 'HTTPS listen address (port 0 picks a free port; the bound address is logged).'),
@@ -35,10 +36,40 @@ const webhookOptionTable = {
   certValidity: option(
     p.duration({ min: 3_600_000 }),
     '8760h',
-    'Lifetime of the self-managed certificate; the pod regenerates it on restart.',
+    'Lifetime of the self-managed certificate, shared by all replicas; renewed when a third of it is left.',
   ),
   namespaceDefaults: flag(p.boolean, 'true', 'Read namespace annotations as per-namespace defaults (needs list/watch on namespaces).'),
+  relayAuthorization: flag(
+    p.boolean,
+    'false',
+    "Agents read through the relay with --auth kubernetes: refuse a pod whose namespaces its Kubernetes namespace's allowed-namespaces annotation does not allow (docs/relay.md).",
+  ),
+  relayDefaultAllowed: option(
+    { metavar: 'GLOB[,GLOB…]', parse: parseNamespaceGlobs },
+    '-',
+    "The relay's --default-allowed: what pods of a namespace without the allowed-namespaces annotation may read.",
+  ),
   kubeconfig: optional(p.path, 'Kubeconfig file (default: in-cluster service account, then ~/.kube/config).'),
+  headersTimeout: option(
+    p.duration({ min: 100, max: 30_000 }),
+    '2s',
+    "Time for a request's TLS handshake and headers; keep it well under the webhook's timeoutSeconds.",
+  ),
+  bodyTimeout: option(
+    p.duration({ min: 100, max: 30_000 }),
+    '2s',
+    "Time for a request's whole body after its headers (408 after it); keep it well under timeoutSeconds.",
+  ),
+  maxBodyBytes: option(
+    p.integer(64 * 1024, 64 * 1024 * 1024),
+    '3145728',
+    'Largest AdmissionReview accepted (413 above; the API server sends at most 3 MiB).',
+  ),
+  maxInflightBytes: option(
+    p.integer(1024 * 1024, 1024 * 1024 * 1024),
+    '33554432',
+    'Request body bytes held at once across all requests (503 with Retry-After above); bounds memory under slow clients.',
+  ),
   logLevel: option(p.logLevel, 'info', 'Log level.'),
   ...injectionOptionTable,
 };
@@ -68,6 +99,7 @@ export const webhookCommand = defineCommand({
     const namespaces = options.namespaceDefaults && kube ? new NamespaceDefaults(kube, logger) : undefined;
     let pair: CertificatePair;
     let certificateFiles: CertificateFiles | undefined;
+    let selfManaged: SelfManagedTls | undefined;
     if (options.tlsMode === 'files') {
       pair = await readPair(options.tlsCertFile!, options.tlsKeyFile!).catch((error: Error) => {
         throw new InvalidSettingError(
@@ -77,15 +109,13 @@ export const webhookCommand = defineCommand({
         );
       });
     } else {
-      const material = await generateTlsMaterial({
-        commonName: `${options.serviceName}.${options.serviceNamespace}.svc`,
-        dnsNames: serviceDnsNames(options.serviceName, options.serviceNamespace),
-        validityDays: options.certValidity / 86_400_000,
-      });
-      await publishCaBundle(kube!, options.webhookConfigName, material.caPem, logger);
-      pair = { cert: material.certPem, key: material.keyPem };
+      // One CA and certificate for every replica, in a Secret made under a Lease (kube-api.ts).
+      selfManaged = new SelfManagedTls(kube!, { ...options, validityMs: options.certValidity }, logger);
+      pair = await selfManaged.start();
     }
     const registry = createRegistry({ processMetrics: true });
+    const certificateExpiry = certificateExpiryGauge(registry);
+    certificateExpiry(pair.cert);
     const handler = createAdmissionHandler({
       onAdmission: createAdmissionMetrics(registry),
       metrics: async () => ({ contentType: registry.contentType, text: await registry.metrics() }),
@@ -93,29 +123,53 @@ export const webhookCommand = defineCommand({
         defaults: injectionDefaults(options),
         settings: injectorSettings(options),
         namespaceAnnotations: (ns) => namespaces?.annotations(ns) ?? {},
+        relay: options.relayAuthorization ? { defaultAllowed: options.relayDefaultAllowed } : undefined,
       },
       ready: () =>
         namespaces && !namespaces.synced ? { ok: false, reason: 'namespace cache not synced yet' } : { ok: true, reason: 'TLS loaded' },
       logger,
+      limits: { maxBodyBytes: options.maxBodyBytes, bodyTimeoutMs: options.bodyTimeout, maxInflightBytes: options.maxInflightBytes },
     });
-    const server = createServer({ ...pair, minVersion: 'TLSv1.2' }, (req, res) => {
+    const timeouts = { headersTimeoutMs: options.headersTimeout, bodyTimeoutMs: options.bodyTimeout };
+    const server = createWebhookServer(pair, timeouts, (req, res) => {
       handler(req, res).catch((error: unknown) => {
         logger.error({ err: (error as Error).message }, 'admission handler failed');
         if (!res.headersSent) res.writeHead(500).end();
       });
     });
     if (options.tlsMode === 'files') {
-      certificateFiles = new CertificateFiles(options.tlsCertFile!, options.tlsKeyFile!, logger, (next) =>
-        server.setSecureContext({ ...next, minVersion: 'TLSv1.2' }),
+      certificateFiles = new CertificateFiles(
+        options.tlsCertFile!,
+        options.tlsKeyFile!,
+        logger,
+        (next) => {
+          reloadCertificate(server, next);
+          certificateExpiry(next.cert);
+        },
+        pair,
       );
       await certificateFiles.watch();
     }
+    selfManaged?.watch((next) => {
+      reloadCertificate(server, next);
+      certificateExpiry(next.cert);
+    });
     // Not awaited: /readyz stays 503 until the cache is synced, so the API server is never waited on here.
     namespaces
       ?.start()
       .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'namespace informer not started; it retries'));
     server.listen(options.addr.port, options.addr.host);
-    await once(server, 'listening');
+    // A port in use (or an address not ours) is a setting to fix: one line naming it, as the agent says it.
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]).catch(
+      (error: unknown) => {
+        throw new InvalidSettingError(
+          '--addr',
+          options.addr.host.includes(':') ? `[${options.addr.host}]:${options.addr.port}` : `${options.addr.host}:${options.addr.port}`,
+          `an address this process can listen on (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+          { cause: error },
+        );
+      },
+    );
     const bound = server.address() as AddressInfo;
     logger.info(
       { address: `${bound.address}:${bound.port}`, url: `https://127.0.0.1:${bound.port}`, tlsMode: options.tlsMode },
@@ -125,6 +179,7 @@ export const webhookCommand = defineCommand({
     logger.info('shutting down');
     server.close();
     server.closeIdleConnections();
+    selfManaged?.close();
     await Promise.all([certificateFiles?.close(), namespaces?.stop()]);
     return 0;
   },

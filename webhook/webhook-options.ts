@@ -1,24 +1,30 @@
 // The webhook's settings: defaults for every injected pod (annotations override them
 // per pod or namespace), cluster-wide injector settings, and the server's own.
+// Sync settings are the agent's own rows (src/options/sync-options.ts) with the
+// webhook's help text: same parser, same default, so they cannot drift apart.
 
 import * as p from '../src/options/parsers.ts';
-import { flag, option, optional, repeatable, type OptionsOf } from '../src/options/define.ts';
-import type { InjectionDefaults } from './injection-model.ts';
-import type { InjectorSettings } from './container-specs.ts';
+import { flag, option, optional, type OptionSpec, type OptionsOf } from '../src/options/define.ts';
+import { syncOptionTable } from '../src/options/sync-options.ts';
+import type { InjectionDefaults, InjectorSettings } from './injection-defaults.ts';
+
+const withHelp = <T>(spec: OptionSpec<T>, help: string): OptionSpec<T> => ({ ...spec, help });
 
 export const injectionOptionTable = {
-  centralUrl: optional(p.httpUrl, 'Default central API URL for injected pods (annotation central-url overrides).'),
-  environment: option(p.environment, 'development', 'Default environment for injected pods.'),
-  namespaces: optional(p.namespaceList, 'Default namespaces to sync (annotation namespaces overrides).'),
-  syncMode: option(p.oneOf(['stream', 'poll'] as const), 'stream', 'Default sync mode.'),
-  pollInterval: option(p.duration({ min: 1000 }), '30s', 'Default poll interval.'),
+  // No default: the agent's local default (the dev-server on loopback) means nothing inside a cluster.
+  centralUrl: optional(syncOptionTable.centralUrl.parser, 'Default central API URL for injected pods (annotation central-url overrides).'),
+  environment: withHelp(syncOptionTable.environment, 'Default environment for injected pods.'),
+  namespaces: withHelp(syncOptionTable.namespaces, 'Default namespaces to sync (annotation namespaces overrides).'),
+  syncMode: withHelp(syncOptionTable.syncMode, 'Default sync mode.'),
+  pollInterval: withHelp(syncOptionTable.pollInterval, 'Default poll interval.'),
   mode: option(p.oneOf(['sidecar', 'init-only'] as const), 'sidecar', 'Default injection mode.'),
   initFirst: flag(p.boolean, 'false', "Default: put the init container before the pod's own init containers."),
   nativeSidecar: flag(p.boolean, 'true', 'Default: run the agent as a native sidecar (Kubernetes ≥ 1.29).'),
   mountPath: option(p.absolutePath, '/etc/llm-config', 'Default mount path of the files in app containers.'),
   cpuRequest: option(p.quantity, '50m', 'Default agent/init CPU request.'),
   cpuLimit: option(p.quantity, '200m', 'Default agent/init CPU limit.'),
-  memoryRequest: option(p.quantity, '64Mi', 'Default agent/init memory request.'),
+  // 1.5 × the agent's steady RSS with 1,000 keys (83 MiB); docs/sizing.md has the table by number of keys.
+  memoryRequest: option(p.quantity, '128Mi', 'Default agent/init memory request.'),
   memoryLimit: option(p.quantity, '256Mi', 'Default agent/init memory limit.'),
   agentImage: option(p.image, 'ghcr.io/llm-dev-ops/llm-config:0.1.0', 'Image of the agent container.'),
   initImage: option(p.image, 'ghcr.io/llm-dev-ops/llm-config-init:0.1.0', 'Image of the init container.'),
@@ -29,9 +35,12 @@ export const injectionOptionTable = {
     '1h',
     'Lifetime of the projected token (kubelet rotates it at 80 %).',
   ),
-  centralHeader: repeatable(p.header, "Extra central API header for every injected agent, e.g. 'X-Forwarded-Proto: https'."),
-  vaultAddr: optional(p.httpUrl, 'Vault address for pods that annotate vault-secret-<name>.'),
-  vaultAuthPath: option(p.text, 'kubernetes', "Mount path of Vault's Kubernetes auth method."),
+  centralHeader: withHelp(
+    syncOptionTable.centralHeader,
+    "Extra central API header for every injected agent, e.g. 'X-Forwarded-Proto: https'.",
+  ),
+  vaultAddr: withHelp(syncOptionTable.vaultAddr, 'Vault address for pods that annotate vault-secret-<name>.'),
+  vaultAuthPath: syncOptionTable.vaultAuthPath,
   vaultTokenAudience: option(p.text, 'vault', 'Audience of the projected token the agent logs in to Vault with.'),
 };
 

@@ -1,58 +1,48 @@
 // Workload manifests → their pod template, for `llm-config inject`: the same pod-level
-// mutation the webhook applies at admission, applied to the template.
+// decision the webhook takes at admission, applied to the template.
 
 import fastJsonPatch from 'fast-json-patch';
+import type { PatchOperation } from './json-patch.ts';
 import type { PodLike } from './mutate-pod.ts';
-import { mutate, type MutateContext } from './mutate.ts';
+import { decidePod, type MutateContext } from './mutate.ts';
+import { templatePath, valueAt } from './pod-templates.ts';
+import { checkPodShape } from './review-decode.ts';
 
-type Manifest = { apiVersion?: string; kind?: string; metadata?: { namespace?: string; name?: string }; spec?: Record<string, unknown> };
-
-const TEMPLATE_PATHS: Record<string, string[]> = {
-  Pod: [],
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
+type Manifest = { kind?: unknown; metadata?: { namespace?: unknown } };
 
 export type InjectOutcome = {
   readonly manifest: unknown;
   readonly injected: boolean;
   readonly warnings: string[];
   readonly denied?: string;
+  /** Where the pod sits in the manifest ([] for a Pod), and the patch relative to it: to edit the YAML in place. */
+  readonly podPath?: readonly string[];
+  readonly operations?: readonly PatchOperation[];
 };
+
+/** The pod path of a manifest's kind: [] for a Pod, the template path for workloads, undefined for other kinds. */
+export function podPathOf(manifest: unknown): readonly string[] | undefined {
+  const kind = (manifest as Manifest | null)?.kind;
+  if (typeof kind !== 'string') return undefined;
+  return kind === 'Pod' ? [] : templatePath(kind);
+}
 
 /** Injects into one manifest exactly as the webhook would; other kinds pass through untouched. */
 export function injectManifest(manifest: unknown, context: MutateContext): InjectOutcome {
-  const object = manifest as Manifest;
-  const path = object && typeof object === 'object' ? TEMPLATE_PATHS[object.kind ?? ''] : undefined;
-  if (path === undefined) return { manifest, injected: false, warnings: [] };
-  const copy = structuredClone(object) as Record<string, unknown>;
-  const parent = path
-    .slice(0, -1)
-    .reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, copy);
-  const template = (path.length === 0 ? copy : parent?.[path.at(-1)!]) as PodLike | undefined;
-  if (!template?.spec) return { manifest, injected: false, warnings: [] };
-  const review = {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'inject-preview',
-      kind: { kind: 'Pod' },
-      operation: 'CREATE',
-      namespace: object.metadata?.namespace ?? 'default',
-      object: { metadata: template.metadata ?? {}, spec: template.spec },
-    },
-  };
-  const { response } = mutate(review, context);
-  if (!response.allowed) return { manifest, injected: false, warnings: [], denied: response.status?.message };
-  if (!response.patch) return { manifest, injected: false, warnings: [] };
-  const pod = { metadata: template.metadata ?? {}, spec: template.spec };
-  const operations = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'));
-  const patched = fastJsonPatch.applyPatch(pod, operations, true, true).newDocument as PodLike;
-  if (path.length === 0) Object.assign(copy, patched);
-  else parent![path.at(-1)!] = { ...(template as object), metadata: patched.metadata, spec: patched.spec };
-  return { manifest: copy, injected: true, warnings: response.warnings ?? [] };
+  const path = typeof manifest === 'object' && manifest !== null ? podPathOf(manifest) : undefined;
+  const unchanged = { manifest, injected: false, warnings: [] };
+  if (path === undefined) return unchanged;
+  const template = path.length === 0 ? manifest : valueAt(manifest, path);
+  if (valueAt(template, ['spec']) === undefined) return unchanged;
+  const where = [(manifest as Manifest).kind as string, ...path].join('.');
+  const pod = checkPodShape(template, where);
+  const namespace = (manifest as Manifest).metadata?.namespace;
+  const decision = decidePod(pod, typeof namespace === 'string' ? namespace : 'default', context);
+  if (!decision.allowed) return { ...unchanged, denied: decision.message };
+  if (decision.patch === undefined) return { ...unchanged, warnings: decision.warnings };
+  const copy = structuredClone(manifest) as Record<string, unknown>;
+  const target = (path.length === 0 ? copy : valueAt(copy, path)) as PodLike & Record<string, unknown>;
+  target.metadata ??= {}; // the patch sets an annotation: a template without metadata gets one
+  fastJsonPatch.applyPatch(target, structuredClone(decision.patch), true, true);
+  return { manifest: copy, injected: true, warnings: decision.warnings, podPath: path, operations: decision.patch };
 }

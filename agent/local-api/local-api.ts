@@ -10,6 +10,8 @@ import type { ConfigStore } from '../../src/sync/store.ts';
 import type { WatchedFile } from '../../src/watched-file.ts';
 import { AnswerCache, errorAnswer, jsonAnswer, type Answer, type ValueRoute } from './answers.ts';
 import type { Watchers } from './watchers.ts';
+import { viaUnixSocket } from '../listeners.ts';
+import { isLoopbackHost, isLoopbackOrigin, LOOPBACK_ACCEPTED } from './loopback.ts';
 
 export type LocalApiContext = {
   readonly store: ConfigStore;
@@ -28,6 +30,8 @@ export type LocalApiContext = {
 
 const MAX_URL = 4096;
 export const REQUEST_HEADER = 'x-llm-config-request';
+/** Retry-After (seconds) on the 503 for a namespace not loaded yet. */
+const NOT_LOADED_RETRY_AFTER_S = 2;
 
 type Route = { template: string; run: () => Answer | Promise<Answer> | 'streaming' };
 
@@ -51,6 +55,14 @@ export function createLocalApi(ctx: LocalApiContext) {
           return errorAnswer(404, 'Not Found', `this agent serves environment "${ctx.environment}", not "${canonical}"`);
       }
     }
+    // SPEC §4 "Loaded means loaded": never `200 []` for a namespace that has no data yet.
+    if (ctx.store.view.namespaces.has(segments[0]!) && !ctx.store.isLoaded(segments[0]!)) {
+      return errorAnswer(
+        503,
+        'Service Unavailable',
+        `namespace "${segments[0]}" is not loaded yet (no snapshot, no successful sync); retry shortly`,
+      );
+    }
     return cache.get(ctx.store.view, route, segments[0]!, segments[1]);
   }
 
@@ -67,14 +79,14 @@ export function createLocalApi(ctx: LocalApiContext) {
     if (values) return { template: '/v1/values/:ns/:key', run: () => (readable ? valueRead('value', req, values, query) : readOnly()) };
     switch (path) {
       case '/v1/watch':
-        return { template: path, run: () => (method === 'GET' ? ctx.watchers.longPoll(new URLSearchParams(query), req) : readOnly()) };
+        // HEAD waits like GET (it is the same request); send() leaves the body out.
+        return { template: path, run: () => (readable ? ctx.watchers.longPoll(new URLSearchParams(query), req) : readOnly()) };
       case '/v1/events':
         return {
           template: path,
           run: () => {
-            if (method !== 'GET') return readOnly();
-            ctx.watchers.events(req, res, { 'x-config-revision': String(ctx.store.view.revision) });
-            return 'streaming';
+            if (!readable) return readOnly();
+            return ctx.watchers.events(req, res, { 'x-config-revision': String(ctx.store.view.revision) });
           },
         };
       case '/v1/status':
@@ -105,6 +117,7 @@ export function createLocalApi(ctx: LocalApiContext) {
       'x-config-revision': ctx.store.view.revision,
     };
     if (answer.etag !== undefined) headers.etag = answer.etag;
+    if (answer.status === 503) headers['retry-after'] = NOT_LOADED_RETRY_AFTER_S;
     if (answer.status === 200 && answer.etag !== undefined && ctx.staleness() > ctx.staleAfterMs) {
       headers.warning = '110 - "Response is Stale"';
       headers['x-config-stale'] = 'true';
@@ -128,14 +141,23 @@ export function createLocalApi(ctx: LocalApiContext) {
     let route: Route = { template: 'other', run: () => errorAnswer(500, 'Internal Server Error', 'unrouted') };
     let result: Answer | Promise<Answer> | 'streaming';
     try {
+      const hosts = hostCount(req);
+      const refused = viaUnixSocket(req) ? undefined : notLoopback(req, hosts);
       route =
-        url.length > MAX_URL
-          ? { template: 'other', run: () => errorAnswer(414, 'URI Too Long', `request URLs are limited to ${MAX_URL} bytes`) }
-          : hasBody(req) && (req.method === 'GET' || req.method === 'HEAD')
-            ? { template: 'other', run: () => errorAnswer(413, 'Content Too Large', 'this API takes no request body') }
-            : !authorised(req, ctx.localToken)
-              ? { template: 'other', run: () => errorAnswer(401, 'Unauthorized', 'a bearer token from --local-token-file is required') }
-              : match(req, res, path, query);
+        hosts > 1
+          ? {
+              template: 'other',
+              run: () => errorAnswer(400, 'Bad Request', `${hosts} Host headers: a request carries exactly one (RFC 9112 §3.2)`),
+            }
+          : refused !== undefined
+            ? { template: 'other', run: () => errorAnswer(403, 'Forbidden', refused) }
+            : url.length > MAX_URL
+              ? { template: 'other', run: () => errorAnswer(414, 'URI Too Long', `request URLs are limited to ${MAX_URL} bytes`) }
+              : hasBody(req) && (req.method === 'GET' || req.method === 'HEAD')
+                ? { template: 'other', run: () => errorAnswer(413, 'Content Too Large', 'this API takes no request body') }
+                : !authorised(req, ctx.localToken)
+                  ? { template: 'other', run: () => errorAnswer(401, 'Unauthorized', 'a bearer token from --local-token-file is required') }
+                  : match(req, res, path, query);
       result = route.run();
     } catch (error) {
       result = errorAnswer(400, 'Bad Request', (error as Error).message);
@@ -163,6 +185,35 @@ function prefixed(path: string, prefix: string, counts: number[]): string[] | un
       throw new Error(`"${segment}" is not valid percent-encoding`);
     }
   });
+}
+
+/**
+ * DNS rebinding (SPEC §5): over loopback TCP, the Host must name a loopback host and an
+ * Origin, when sent, must be a loopback origin. Returns why a request is refused.
+ */
+function notLoopback(req: IncomingMessage, hosts: number): string | undefined {
+  const { host, origin } = req.headers;
+  // Without a Host there is nothing to judge the rebinding rule on (an HTTP/1.0 request
+  // can come from anywhere that reaches the port): refused, as a missing Host is not
+  // something any current client sends. The Unix socket takes such requests.
+  if (hosts === 0 || host === undefined) {
+    return `a Host header is required over TCP: this API answers only Host ${LOOPBACK_ACCEPTED} (DNS rebinding guard); use the Unix socket for clients that send none`;
+  }
+  if (!isLoopbackHost(host)) {
+    return `Host "${host.slice(0, 100)}" is not a loopback name: over TCP this API answers only Host ${LOOPBACK_ACCEPTED} (DNS rebinding guard); use the Unix socket for other names`;
+  }
+  if (origin !== undefined && !isLoopbackOrigin(origin)) {
+    return `Origin "${origin.slice(0, 100)}" is not a loopback origin: requests from web pages are refused unless they come from ${LOOPBACK_ACCEPTED} (DNS rebinding guard)`;
+  }
+  return undefined;
+}
+
+/** Host headers as sent: Node keeps only the first of several in `req.headers`. */
+function hostCount(req: IncomingMessage): number {
+  let count = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') count++;
+  return count;
 }
 
 function hasBody(req: IncomingMessage): boolean {

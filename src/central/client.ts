@@ -3,7 +3,8 @@
 // error bodies that may be plain text or empty, 429 without Retry-After, extra
 // headers such as X-Forwarded-Proto that its middleware demands.
 
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Pool } from '../lean-modules.ts';
 import type { Readable } from 'node:stream';
 import {
   CentralHttpError,
@@ -16,7 +17,7 @@ import {
 import type { Environment } from '../environments.ts';
 import type { Header } from '../options/parsers.ts';
 import type { WatchedFile } from '../watched-file.ts';
-import { parseEntryList, type Entry } from './entry.ts';
+import { parseEntryAnswer, type Entry, type Refusal } from './entry.ts';
 
 export type CentralClientOptions = {
   readonly baseUrl: URL;
@@ -32,7 +33,7 @@ export type CentralClientOptions = {
 const WATCH_UNSUPPORTED = new Set([400, 404, 405, 501]);
 
 export type ListResult =
-  | { readonly kind: 'entries'; readonly entries: Entry[]; readonly etag: string | undefined }
+  | { readonly kind: 'entries'; readonly entries: Entry[]; readonly etag: string | undefined; readonly refused: readonly Refusal[] }
   | { readonly kind: 'not-modified' };
 
 export class CentralClient {
@@ -51,37 +52,65 @@ export class CentralClient {
     this.#basePath = options.baseUrl.pathname.replace(/\/+$/, '');
   }
 
-  /** GET /api/v1/configs/{ns}?env=E, conditional when an ETag is known. */
-  async listNamespace(namespace: string, etag?: string, signal?: AbortSignal): Promise<ListResult> {
-    const path = `${this.#basePath}/api/v1/configs/${encodeURIComponent(namespace)}?env=${this.#options.environment}`;
-    const response = await this.#request(path, { accept: 'application/json', ...(etag ? { 'if-none-match': etag } : {}) }, signal);
-    if (response.statusCode === 304) {
-      await response.body.dump();
-      return { kind: 'not-modified' };
+  /**
+   * GET /api/v1/configs/{ns}?env=E, conditional when an ETag is known. `environment`
+   * defaults to the client's own (a relay asks for several). --request-timeout bounds
+   * the whole exchange, headers and body: a server dripping bytes cannot stall a poll.
+   */
+  async listNamespace(
+    namespace: string,
+    etag?: string,
+    signal?: AbortSignal,
+    environment = this.#options.environment,
+  ): Promise<ListResult> {
+    const path = `${this.#basePath}/api/v1/configs/${encodeURIComponent(namespace)}?env=${environment}`;
+    const deadline = this.#deadline(signal);
+    try {
+      const headers = { accept: 'application/json', ...(etag ? { 'if-none-match': etag } : {}) };
+      const response = await this.#request(path, headers, deadline.signal);
+      if (response.statusCode === 304) {
+        await response.body.dump();
+        return { kind: 'not-modified' };
+      }
+      const body = await this.#readJson(response, `list of ${namespace}`);
+      const { entries, refused } = parseEntryAnswer(body, `list of ${namespace}`);
+      const received = response.headers.etag;
+      return { kind: 'entries', entries, refused, etag: typeof received === 'string' ? received : undefined };
+    } catch (error) {
+      throw deadline.explain(error);
+    } finally {
+      deadline.done();
     }
-    const body = await this.#readJson(response, `list of ${namespace}`);
-    const entries = parseEntryList(body, `list of ${namespace}`);
-    const received = response.headers.etag;
-    return { kind: 'entries', entries, etag: typeof received === 'string' ? received : undefined };
   }
 
   /**
    * Opens GET /api/v1/watch (SSE). Resolves with the body stream once the server
-   * answered 200 text/event-stream; otherwise rejects with a coded error.
+   * answered 200 text/event-stream; otherwise rejects with a coded error. The
+   * request timeout covers the wait for the headers; the body is timed by the
+   * consumer's heartbeat.
    */
-  async openWatch(namespaces: readonly string[], lastEventId: string | undefined, signal: AbortSignal): Promise<Readable> {
+  async openWatch(
+    namespaces: readonly string[],
+    lastEventId: string | undefined,
+    signal: AbortSignal,
+    environment = this.#options.environment,
+  ): Promise<Readable> {
     const list = namespaces.map(encodeURIComponent).join(',');
-    const path = `${this.#basePath}/api/v1/watch?namespaces=${list}&env=${this.#options.environment}`;
+    const path = `${this.#basePath}/api/v1/watch?namespaces=${list}&env=${environment}`;
     const headers = { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) };
+    const deadline = this.#deadline(signal);
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.#request(path, headers, signal, { stream: true });
+      response = await this.#request(path, headers, deadline.signal, { stream: true });
     } catch (error) {
+      const explained = deadline.explain(error);
       // Upstream has no watch route (404/405), or its input filter rejects the `&` (400).
-      if (error instanceof CentralHttpError && WATCH_UNSUPPORTED.has(error.status)) {
-        throw new StreamUnsupportedError(`watch answered ${error.status}: the server offers no watch stream`, { cause: error });
+      if (explained instanceof CentralHttpError && WATCH_UNSUPPORTED.has(explained.status)) {
+        throw new StreamUnsupportedError(`watch answered ${explained.status}: the server offers no watch stream`, { cause: explained });
       }
-      throw error;
+      throw explained;
+    } finally {
+      deadline.done();
     }
     const type = String(response.headers['content-type'] ?? '');
     if (!type.startsWith('text/event-stream')) {
@@ -89,6 +118,29 @@ export class CentralClient {
       throw new CentralProtocolError(`watch answered 200 with content type "${type}", not text/event-stream`);
     }
     return response.body;
+  }
+
+  /**
+   * An abort signal that fires at the caller's abort or after --request-timeout.
+   * `done()` stops the clock and the forwarding (a watch body outlives its deadline:
+   * the engine ends it on its own abort); `explain()` turns the timeout into a coded error.
+   */
+  #deadline(outer: AbortSignal | undefined) {
+    const controller = new AbortController();
+    const ms = this.#options.requestTimeoutMs;
+    const timedOut = new CentralUnreachableError(`${this.#options.baseUrl.origin}: no complete answer within ${ms}ms (--request-timeout)`);
+    const timer = setTimeout(() => controller.abort(timedOut), ms);
+    const forward = (): void => controller.abort(outer?.reason);
+    if (outer?.aborted) forward();
+    else outer?.addEventListener('abort', forward, { once: true });
+    return {
+      signal: controller.signal,
+      done: () => {
+        clearTimeout(timer);
+        outer?.removeEventListener('abort', forward);
+      },
+      explain: (error: unknown): unknown => (controller.signal.reason === timedOut && !outer?.aborted ? timedOut : error),
+    };
   }
 
   async close(): Promise<void> {
@@ -193,10 +245,16 @@ export function summariseErrorBody(text: string): string {
     .slice(0, 200);
 }
 
+/**
+ * Retry-After as ms, or undefined when it says nothing usable. Seconds may be
+ * fractional ("5.5"); a past date is 0. Negative numbers, exponents and other text
+ * are garbage. The caller (backoff) applies the floor and the one-hour ceiling.
+ */
 export function parseRetryAfterMs(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value.trim())) return Math.min(Number(value.trim()), 3600) * 1000;
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (value === undefined || value === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.min(Number(value) * 1000, 3_600_000);
+  if (!/[a-z]/i.test(value)) return undefined; // "-1", "1e9"-like numbers are not HTTP dates
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - Date.now()), 3_600_000);
 }

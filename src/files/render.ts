@@ -2,13 +2,18 @@
 // render is reported and left out of the result; the publisher keeps its previous
 // content, so one bad file never blocks the others.
 
-import { stringify as toYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { RenderError } from '../errors.ts';
 import type { StoreView } from '../sync/store.ts';
 import type { FilePayload } from './atomic-writer.ts';
 import type { FileSpec } from './file-spec.ts';
 import { renderEnv } from './format-env.ts';
 import { renderProperties } from './format-properties.ts';
+
+// The YAML library (~10 MiB of RSS) loads with the first YAML file rendered: most pods
+// write JSON only. Synchronously (require), so rendering stays synchronous.
+const require = createRequire(import.meta.url);
+const toYaml = (value: unknown): string => (require('./format-yaml.ts') as typeof import('./format-yaml.ts')).toPortableYaml(value);
 
 export type RenderOutcome = { readonly payload: FilePayload; readonly errors: readonly RenderError[] };
 
@@ -36,17 +41,21 @@ function renderOne(view: StoreView, spec: FileSpec): string {
     case 'json':
       return `${JSON.stringify(value, null, 2)}\n`;
     case 'yaml':
-      return toYaml(value, { lineWidth: 0 });
+      return toYaml(value);
     case 'env':
-      return renderEnv(spec.name, value);
+      return renderEnv(spec.name, value, { prefix: spec.prefix, multiline: spec.multiline });
     case 'properties':
       return renderProperties(value);
     case 'raw':
       return typeof value === 'string' ? value : `${JSON.stringify(value)}\n`;
     case 'template':
       // A whole namespace is the context as is; one key's object value too; a scalar is {{value}}.
-      return spec.template!(typeof value === 'object' && value !== null && !Array.isArray(value) ? value : { value });
+      return spec.template!(typeof value === 'object' && value !== null && !Array.isArray(value) ? value : { value }, spec.name);
   }
+}
+
+function errorClass(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
 }
 
 export function renderFiles(view: StoreView, specs: readonly FileSpec[]): RenderOutcome {
@@ -56,7 +65,11 @@ export function renderFiles(view: StoreView, specs: readonly FileSpec[]): Render
     try {
       payload.set(spec.name, { content: renderOne(view, spec), mode: spec.mode });
     } catch (error) {
-      errors.push(error instanceof RenderError ? error : new RenderError(spec.name, (error as Error).message, { cause: error }));
+      // Our renderers throw RenderError with messages that name keys and positions only; a
+      // foreign error's message may quote the data it failed on, so only its class is kept.
+      errors.push(
+        error instanceof RenderError ? error : new RenderError(spec.name, `${spec.format} rendering failed (${errorClass(error)})`),
+      );
     }
   }
   return { payload, errors };

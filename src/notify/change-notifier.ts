@@ -2,8 +2,8 @@
 // (retried with backoff) or a signal to a named process. Debounced, so a burst of
 // changes within the window ends in one notification.
 
-import { request } from 'undici';
-import { describeError, CentralHttpError } from '../errors.ts';
+import { request } from '../lean-modules.ts';
+import { describeError, errorCode, NotifyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { retryWithBackoff, type BackoffPolicy } from '../backoff.ts';
 import { findProcesses } from './find-processes.ts';
@@ -70,22 +70,35 @@ export class ChangeNotifier {
             signal: this.#abort.signal,
           });
           await response.body.dump();
-          if (response.statusCode >= 300) throw new CentralHttpError(response.statusCode, 'reload URL refused the notification');
+          if (response.statusCode >= 300)
+            throw new NotifyError(`reload URL answered ${response.statusCode}; it must answer 2xx`, response.statusCode);
         },
         {
           policy: this.#o.backoff,
           signal: this.#abort.signal,
           maxRetryTimeMs: this.#o.retryForMs,
-          onRetry: (error, attempt, delayMs) =>
-            logger.warn({ url: url.href, attempt, delayMs, err: describeError(error) }, 'reload URL not reached; retrying'),
+          onRetry: (error, attempt, delayMs) => {
+            // Say what happened: an answer with an error status is not "not reached".
+            const status = error instanceof NotifyError ? error.status : undefined;
+            logger.warn(
+              { url: url.href, attempt, delayMs, code: errorCode(error), status, err: describeError(error) },
+              status === undefined ? 'reload URL not reached; retrying' : `reload URL answered ${status}; retrying`,
+            );
+          },
         },
       );
       logger.info({ url: url.href, revision }, 'app notified (reload URL)');
     } catch (error) {
       if (this.#abort.signal.aborted) return;
+      const failure =
+        error instanceof NotifyError
+          ? error
+          : new NotifyError(`reload URL not reached: ${describeError(error)}`, undefined, { cause: error });
       logger.error(
-        { url: url.href, revision, err: describeError(error) },
-        'app NOT notified: reload URL unreachable; files are updated on disk regardless',
+        { url: url.href, revision, code: failure.code, status: failure.status, err: failure.message },
+        failure.status === undefined
+          ? 'app NOT notified: reload URL unreachable; files are updated on disk regardless'
+          : 'app NOT notified: reload URL refused the notification; files are updated on disk regardless',
       );
     }
   }

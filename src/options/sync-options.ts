@@ -29,7 +29,11 @@ export const syncOptionTable = {
     '45s',
     'Watch stream silence that counts as a disconnect (3 × the server ping interval).',
   ),
-  backoffBase: option(p.duration({ min: 1 }), '1s', 'First backoff ceiling after a failure (full jitter, doubling).'),
+  backoffBase: option(
+    p.duration({ min: 1 }),
+    '1s',
+    'Shortest wait after a failure, whatever Retry-After says (jittered, doubling up to --backoff-max; never over 1 h).',
+  ),
   backoffMax: option(p.duration({ min: 1 }), '60s', 'Backoff ceiling.'),
   centralHeader: repeatable(p.header, "Extra request header for the central API, e.g. 'X-Forwarded-Proto: https'."),
   tokenFile: optional(p.path, 'Bearer token file for the central API (re-read when it rotates).'),
@@ -42,6 +46,11 @@ export const syncOptionTable = {
   outputDir: option(p.path, '/etc/llm-config', 'Directory for the rendered files (AtomicWriter layout).'),
   cacheDir: option(p.path, '/var/run/llm-config', 'Directory for the snapshot init writes and the agent starts from.'),
   fileMode: option(p.fileMode, '0440', 'Default mode of the rendered files.'),
+  readableBy: option(
+    p.oneOf(['group', 'all'] as const),
+    'group',
+    "Who besides the agent's uid reads the files and the socket. group: file modes as given (they must grant group read) and socket 0660, for pods with fsGroup; all: files at least 0444 and socket 0666, for pods without fsGroup (inside the pod-private volume).",
+  ),
   files: optional(
     p.text,
     'Named files to render instead of one <namespace>.json each: a JSON array, or @path to a JSON/YAML file (docs/files.md).',

@@ -1,25 +1,38 @@
 // Keeps the store in sync with the central API. Stream first (SSE watch with
 // Last-Event-ID resume and a heartbeat budget); when the server has no watch, poll
 // with ±10 % jitter and conditional requests, probing for the stream again at every
-// full resync. Every failure backs off with full jitter; data already held keeps
-// being served throughout.
+// full resync. Every failure backs off with jitter, never faster than the base; a
+// 429 also stretches the poll interval for a while (pacing.ts). Data already held
+// keeps being served throughout. Time comes from an injectable clock so tests run
+// the loops without waiting.
 
 import { errorCode, describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SyncMetrics } from '../metrics.ts';
 import type { CentralClient } from '../central/client.ts';
-import { retryWithBackoff, sleep, type BackoffPolicy } from '../backoff.ts';
+import type { Environment } from '../environments.ts';
+import { retryDelayMs, retryWithBackoff, sleep, type BackoffPolicy } from '../backoff.ts';
 import type { SyncCursor } from '../snapshot.ts';
-import type { ConfigStore } from './store.ts';
-import { consumeWatchStream, type WatchEvent } from './sse-consumer.ts';
+import type { Change, ConfigStore } from '../store/config-store.ts';
+import { consumeWatchStream, isUsableEventId, type WatchEvent } from './sse-consumer.ts';
 import { cycleFailure, describeFailures, pollAllNamespaces, type PollOutcome } from './poll-cycle.ts';
+import { Pacing, type PacingState } from './pacing.ts';
 
 export type SyncMode = 'stream' | 'poll';
+
+export type Clock = {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+};
+
+export const systemClock: Clock = { now: () => Date.now(), sleep };
 
 export type SyncEngineOptions = {
   readonly client: CentralClient;
   readonly store: ConfigStore;
   readonly namespaces: readonly string[];
+  /** The environment asked for; the client's own when unset. */
+  readonly environment?: Environment | undefined;
   readonly mode: SyncMode;
   readonly pollIntervalMs: number;
   readonly resyncIntervalMs: number;
@@ -31,6 +44,7 @@ export type SyncEngineOptions = {
   readonly logger: Logger;
   readonly metrics: SyncMetrics;
   readonly cursor?: SyncCursor | undefined;
+  readonly clock?: Clock;
 };
 
 export type SyncStatus = {
@@ -43,21 +57,31 @@ export type SyncStatus = {
   readonly lastError: string | undefined;
   readonly namespaceErrors: Readonly<Record<string, string>>;
   readonly lastEventId: string | undefined;
+  readonly pacing: PacingState;
 };
+
+type OwnStatus = Omit<SyncStatus, 'lastEventId' | 'pacing'>;
 
 export class SyncEngine {
   readonly #o: SyncEngineOptions;
+  readonly #clock: Clock;
   readonly #abort = new AbortController();
   readonly #etags: Map<string, string>;
+  readonly #pacing: Pacing;
   #lastEventId: string | undefined;
-  #status: Omit<SyncStatus, 'lastEventId'>;
+  #status: OwnStatus;
   #loop: Promise<void> | undefined;
   #crashed: string | undefined;
+  /** Whether an unusable event id was already logged (log once, not once per event). */
+  #droppedId = false;
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? systemClock;
     this.#etags = new Map(Object.entries(options.cursor?.etags ?? {}));
-    this.#lastEventId = options.cursor?.lastEventId;
+    this.#pacing = new Pacing(options.pollIntervalMs);
+    // A cursor restored from a snapshot is server text too: an unusable id is not resumed from.
+    this.#lastEventId = isUsableEventId(options.cursor?.lastEventId) ? options.cursor?.lastEventId : undefined;
     this.#status = {
       configuredMode: options.mode,
       activeMode: options.mode,
@@ -68,6 +92,7 @@ export class SyncEngine {
       lastError: undefined,
       namespaceErrors: {},
     };
+    options.metrics.effectiveInterval.set(this.#pacing.effectiveIntervalMs / 1000);
   }
 
   /** Why the sync loop died, if it did (for /healthz); undefined while it runs. */
@@ -81,7 +106,7 @@ export class SyncEngine {
   }
 
   status(): SyncStatus {
-    return { ...this.#status, lastEventId: this.#lastEventId };
+    return { ...this.#status, lastEventId: this.#lastEventId, pacing: this.#pacing.state };
   }
 
   cursor(): SyncCursor {
@@ -103,20 +128,23 @@ export class SyncEngine {
     this.#o.metrics.streamConnected.set(0);
   }
 
-  /** One list request per namespace, applied as one revision; bookkeeping for status and metrics. */
+  /** One list request per namespace, applied as one revision; bookkeeping for status, metrics and pacing. */
   async syncOnce(signal: AbortSignal = this.#abort.signal): Promise<PollOutcome> {
     const { metrics, store, client, namespaces } = this.#o;
     const endTimer = metrics.syncDuration.startTimer();
-    this.#set({ lastAttemptAt: Date.now() });
-    const outcome = await pollAllNamespaces(client, store, namespaces, this.#etags, signal);
+    this.#set({ lastAttemptAt: this.#clock.now() });
+    const outcome = await pollAllNamespaces(client, store, namespaces, this.#etags, signal, this.#o.environment);
     endTimer();
     const failure = cycleFailure(outcome);
+    const rateLimited = errorCode(failure) === 'LLMC_ERR_CENTRAL_RATE_LIMITED';
+    this.#pacing.record(rateLimited, this.#clock.now());
+    metrics.effectiveInterval.set(this.#pacing.effectiveIntervalMs / 1000);
     if (outcome.failed.size === 0) {
       metrics.syncTotal.inc({ result: outcome.changed > 0 ? 'ok' : 'not_modified' });
       this.#markSuccess();
       this.#set({ lastError: undefined, namespaceErrors: {} });
     } else {
-      metrics.syncTotal.inc({ result: errorCode(failure) === 'LLMC_ERR_CENTRAL_RATE_LIMITED' ? 'rate_limited' : 'error' });
+      metrics.syncTotal.inc({ result: rateLimited ? 'rate_limited' : 'error' });
       this.#set({ lastError: describeError(failure ?? outcome.failed.values().next().value), namespaceErrors: describeFailures(outcome) });
     }
     if (outcome.changed > 0) this.#o.logger.info({ changes: outcome.changed, revision: store.view.revision }, 'applied changes from poll');
@@ -125,7 +153,7 @@ export class SyncEngine {
 
   async #run(initialDelayMs: number): Promise<void> {
     const signal = this.#abort.signal;
-    await sleep(initialDelayMs, signal);
+    await this.#clock.sleep(initialDelayMs, signal);
     if (this.#o.mode === 'poll') return this.#pollLoop(Number.POSITIVE_INFINITY);
     while (!signal.aborted) {
       try {
@@ -140,50 +168,73 @@ export class SyncEngine {
     }
   }
 
-  /** Polls until `forMs` has passed (then the caller probes the stream again), or forever. */
+  /**
+   * Polls until `forMs` has passed (then the caller probes the stream again), or
+   * forever. After a clean cycle: the effective interval ±10 %. After a failure:
+   * backoff (≥ base). After a 429: the longer of the stretched interval and the
+   * backoff (which honours Retry-After within [base, 1 h]).
+   */
   async #pollLoop(forMs: number): Promise<void> {
     const signal = this.#abort.signal;
-    const until = Date.now() + forMs;
+    const until = this.#clock.now() + forMs;
+    let failures = 0;
+    while (!signal.aborted && this.#clock.now() < until) {
+      const failure = cycleFailure(await this.syncOnce(signal));
+      const interval = this.#jittered(this.#pacing.effectiveIntervalMs);
+      let wait = interval;
+      if (failure !== undefined) {
+        failures++;
+        const backoff = retryDelayMs(this.#o.backoff, failures, failure);
+        wait = errorCode(failure) === 'LLMC_ERR_CENTRAL_RATE_LIMITED' ? Math.max(interval, backoff) : backoff;
+        this.#logRetry('poll', failure, failures, wait);
+      } else failures = 0;
+      await this.#clock.sleep(wait, signal);
+    }
+  }
+
+  #jittered(ms: number): number {
     const random = this.#o.backoff.random ?? Math.random;
-    while (!signal.aborted && Date.now() < until) {
-      await retryWithBackoff(
-        async () => {
-          const failure = cycleFailure(await this.syncOnce(signal));
-          if (failure !== undefined) throw failure;
-        },
-        { policy: this.#o.backoff, signal, onRetry: (error, attempt, delay) => this.#logRetry('poll', error, attempt, delay) },
-      );
-      await sleep(Math.round(this.#o.pollIntervalMs * (0.9 + 0.2 * random())), signal);
+    return Math.round(ms * (0.9 + 0.2 * random()));
+  }
+
+  /** Full resyncs while the stream runs, paced like polls (a 429 stretches them too). */
+  async #resyncLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const factor = this.#pacing.state.factor;
+      await this.#clock.sleep(this.#o.resyncIntervalMs * factor, signal).catch(() => undefined);
+      if (signal.aborted) return;
+      await this.syncOnce(signal).catch((error) => this.#o.logger.warn({ err: describeError(error) }, 'periodic resync failed'));
     }
   }
 
   /** Runs the stream with reconnects; returns never, rejects with STREAM_UNSUPPORTED to fall back. */
   async #streamLoop(): Promise<void> {
     const signal = this.#abort.signal;
-    const resync = setInterval(() => {
-      this.syncOnce().catch((error) => this.#o.logger.warn({ err: describeError(error) }, 'periodic resync failed'));
-    }, this.#o.resyncIntervalMs);
+    const resyncStop = new AbortController();
+    const resync = this.#resyncLoop(AbortSignal.any([signal, resyncStop.signal]));
     try {
       while (!signal.aborted) {
         // Each retryWithBackoff run starts at attempt 1: a healthy connection resets backoff.
         await retryWithBackoff((attempt) => this.#connectOnce(attempt), {
           policy: this.#o.backoff,
           signal,
+          sleep: this.#clock.sleep,
           shouldRetry: (error) => errorCode(error) !== 'LLMC_ERR_STREAM_UNSUPPORTED',
           onRetry: (error, attempt, delay) => this.#logRetry('stream', error, attempt, delay),
         });
       }
     } finally {
-      clearInterval(resync);
+      resyncStop.abort();
+      await resync;
     }
   }
 
   async #connectOnce(attempt: number): Promise<void> {
     const { client, namespaces, logger, metrics } = this.#o;
     const signal = this.#abort.signal;
-    this.#set({ lastAttemptAt: Date.now() });
-    const body = await client.openWatch(namespaces, this.#lastEventId, signal);
-    const connectedAt = Date.now();
+    this.#set({ lastAttemptAt: this.#clock.now() });
+    const body = await client.openWatch(namespaces, this.#lastEventId, signal, this.#o.environment);
+    const connectedAt = this.#clock.now();
     this.#set({ connected: true, streamSupported: true, activeMode: 'stream' });
     metrics.streamConnected.set(1);
     logger.info({ attempt, resumeFrom: this.#lastEventId ?? null }, 'watch stream connected');
@@ -204,7 +255,7 @@ export class SyncEngine {
       metrics.streamConnected.set(0);
     }
     if (signal.aborted) throw signal.reason;
-    const healthy = Date.now() - connectedAt >= this.#o.healthyAfterMs;
+    const healthy = this.#clock.now() - connectedAt >= this.#o.healthyAfterMs;
     logger.warn({ err: failure ? describeError(failure) : 'server ended the stream', healthy }, 'watch stream disconnected');
     this.#set({ lastError: failure ? describeError(failure) : 'watch stream ended by the server' });
     if (!healthy) throw failure ?? new Error('watch stream ended by the server');
@@ -216,22 +267,49 @@ export class SyncEngine {
       this.#markSuccess();
       return;
     }
-    const changes =
-      event.type === 'snapshot'
-        ? store.replaceNamespaces(event.namespaces)
-        : store.apply([
-            event.type === 'put' ? { type: 'put', entry: event.entry } : { type: 'delete', namespace: event.namespace, key: event.key },
-          ]);
-    if (event.type === 'snapshot') store.markLoaded();
-    if (event.id !== undefined) this.#lastEventId = event.id;
+    let changes: readonly Change[] = [];
+    if (event.type === 'snapshot') {
+      const result = store.replaceChecked(event.namespaces, event.refused, { environment: event.environment });
+      changes = result.changes;
+      if (result.refusedAnswers.size > 0) {
+        // Not an answer to the question: not a success, and its id is no place to resume from.
+        const namespaceErrors = Object.fromEntries(result.refusedAnswers);
+        this.#set({ lastError: result.refusedAnswers.values().next().value, namespaceErrors });
+        if (changes.length > 0)
+          logger.info({ event: event.type, changes: changes.length, revision: store.view.revision }, 'applied changes from stream');
+        return;
+      }
+    } else if (event.type === 'refused') store.reportRefusal(event.refusal);
+    else
+      changes = store.apply([
+        event.type === 'put' ? { type: 'put', entry: event.entry } : { type: 'delete', namespace: event.namespace, key: event.key },
+      ]);
+    this.#keepEventId(event.id);
     this.#markSuccess();
     this.#set({ lastError: undefined, namespaceErrors: {} });
     if (changes.length > 0)
       logger.info({ event: event.type, changes: changes.length, revision: store.view.revision }, 'applied changes from stream');
   }
 
+  /** An id that cannot be sent back as Last-Event-ID is dropped: the next reconnect gets a fresh snapshot. */
+  #keepEventId(id: string | undefined): void {
+    if (id === undefined) return;
+    if (isUsableEventId(id)) {
+      this.#lastEventId = id;
+      return;
+    }
+    if (this.#lastEventId !== undefined || !this.#droppedId) {
+      this.#o.logger.warn(
+        { length: id.length },
+        'event id not usable as Last-Event-ID (not Latin-1 text, control characters or over 256 characters); not kept',
+      );
+    }
+    this.#droppedId = true;
+    this.#lastEventId = undefined;
+  }
+
   #markSuccess(): void {
-    const now = Date.now();
+    const now = this.#clock.now();
     this.#set({ lastSuccessAt: now });
     this.#o.metrics.lastSyncTimestamp.set(now / 1000);
   }
@@ -241,7 +319,7 @@ export class SyncEngine {
     this.#o.logger.warn({ loop, attempt, delayMs, code: errorCode(error), err: describeError(error) }, 'sync failed; backing off');
   }
 
-  #set(patch: Partial<Omit<SyncStatus, 'lastEventId'>>): void {
+  #set(patch: Partial<OwnStatus>): void {
     this.#status = { ...this.#status, ...patch };
   }
 }

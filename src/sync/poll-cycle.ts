@@ -1,11 +1,13 @@
 // One poll of every namespace: one list request each, conditional when the server gave
 // an ETag, all answers applied as a single revision. A namespace that fails keeps its
-// last-known-good data and does not hold back the others.
+// last-known-good data and does not hold back the others. Only namespaces that
+// answered are loaded; a cycle in which nothing answered loads nothing.
 
-import { CentralRateLimitedError, describeError } from '../errors.ts';
+import { CentralProtocolError, CentralRateLimitedError, describeError } from '../errors.ts';
 import type { CentralClient } from '../central/client.ts';
-import type { Entry } from '../central/entry.ts';
-import type { ConfigStore } from './store.ts';
+import type { Environment } from '../environments.ts';
+import type { Entry, Refusal } from '../central/entry.ts';
+import type { ConfigStore } from '../store/config-store.ts';
 
 export type PollOutcome = {
   readonly succeeded: readonly string[];
@@ -19,33 +21,44 @@ export async function pollAllNamespaces(
   namespaces: readonly string[],
   etags: Map<string, string>,
   signal?: AbortSignal,
+  environment?: Environment,
 ): Promise<PollOutcome> {
   const fetched = new Map<string, readonly Entry[]>();
+  const refused: Refusal[] = [];
   const failed = new Map<string, unknown>();
   const succeeded: string[] = [];
   const newEtags = new Map<string, string | undefined>();
   await Promise.all(
     namespaces.map(async (namespace) => {
       try {
-        const result = await client.listNamespace(namespace, etags.get(namespace), signal);
-        succeeded.push(namespace);
+        // A namespace never loaded asks unconditionally: a 304 cannot load it.
+        const etag = store.isLoaded(namespace) ? etags.get(namespace) : undefined;
+        const result = await client.listNamespace(namespace, etag, signal, environment);
         if (result.kind === 'entries') {
+          // An answer that is not for the question (foreign entries: `env=` lost upstream) is refused whole: not a success.
+          const problem = store.answerProblem(namespace, result.entries);
+          if (problem !== undefined) {
+            store.reportRefusal({ namespace, key: undefined, kind: 'foreign-answer', reason: problem });
+            failed.set(namespace, new CentralProtocolError(problem));
+            return;
+          }
           fetched.set(namespace, result.entries);
+          refused.push(...result.refused);
           newEtags.set(namespace, result.etag);
         }
+        succeeded.push(namespace);
       } catch (error) {
         if (signal?.aborted) throw error;
         failed.set(namespace, error);
       }
     }),
   );
-  const changes = store.replaceNamespaces(fetched);
+  const changes = store.replaceNamespaces(fetched, refused);
   // ETags move only after their data is applied, so a crash never pairs new tags with old data.
   for (const [namespace, etag] of newEtags) {
     if (etag === undefined) etags.delete(namespace);
     else etags.set(namespace, etag);
   }
-  if (succeeded.length > 0) store.markLoaded();
   return { succeeded, failed, changed: changes.length };
 }
 

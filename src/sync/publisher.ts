@@ -1,26 +1,52 @@
-// Moves files and snapshot together with the store: every new revision is rendered
-// into one new data directory, swapped in atomically, then the snapshot is saved.
+// Moves files and snapshot together with the store: every new revision is rendered,
+// the snapshot is saved, then the files are swapped in atomically (one new data
+// directory, one rename). Snapshot first, so the snapshot is never older than the
+// files: a crash between the two leaves files that the restarted agent brings
+// forward from the snapshot, never files that a restart would roll back. When the
+// snapshot cannot be written, the old one is removed before the files move on (a
+// restart then starts cold rather than going back in time); when it cannot be removed
+// either (read-only or EPERM volume), the files do not move past it: they stay at the
+// snapshot's revision, the failure is logged, and HTTP still serves the newest view.
 // Work is serialised and coalesced: a burst of revisions while a write is running
 // ends in one more write of the newest view, never a queue of stale ones.
 
+import { fullJitterDelayMs, type BackoffPolicy } from '../backoff.ts';
 import type { Logger } from '../logger.ts';
 import type { SyncMetrics } from '../metrics.ts';
-import { describeError, type RenderError } from '../errors.ts';
+import { SnapshotError, describeError, type RenderError } from '../errors.ts';
 import type { AtomicWriter } from '../files/atomic-writer.ts';
 import type { FileSpec } from '../files/file-spec.ts';
 import { renderFiles } from '../files/render.ts';
-import { writeSnapshot, type Sealing, type SnapshotIdentity, type SyncCursor } from '../snapshot.ts';
-import type { StoreView } from './store.ts';
+import { rm } from 'node:fs/promises';
+import { snapshotPath, writeSnapshot, type Sealing, type SnapshotIdentity, type SyncCursor } from '../snapshot.ts';
+import type { StoreView } from '../store/config-store.ts';
+
+/** How the publisher touches the snapshot file; replaceable in tests to simulate a read-only volume. */
+export type SnapshotIo = {
+  readonly write: typeof writeSnapshot;
+  readonly remove: (path: string) => Promise<void>;
+};
+
+const SNAPSHOT_IO: SnapshotIo = { write: writeSnapshot, remove: (path) => rm(path, { force: true }) };
 
 export type PublisherOptions = {
   readonly writer: AtomicWriter;
   readonly specs: readonly FileSpec[];
-  readonly snapshot: { readonly cacheDir: string; readonly identity: SnapshotIdentity; readonly sealing?: Sealing } | undefined;
+  readonly snapshot:
+    | { readonly cacheDir: string; readonly identity: SnapshotIdentity; readonly sealing?: Sealing; readonly io?: SnapshotIo }
+    | undefined;
   readonly cursor: () => SyncCursor;
   readonly logger: Logger;
   readonly metrics: SyncMetrics;
   /** Called after files changed on disk (for change notification). */
   readonly onFilesWritten?: (view: StoreView) => void;
+  /**
+   * A failed publish is tried again after a jittered backoff until it succeeds or a newer
+   * revision supersedes it (else files stay behind until the next change: ENOSPC freed).
+   */
+  readonly retry?: BackoffPolicy;
+  /** Test hook: runs between the snapshot write and the file swap (where a crash would land). */
+  readonly betweenSnapshotAndFiles?: (view: StoreView) => Promise<void>;
 };
 
 export type PublishState = {
@@ -37,6 +63,8 @@ export class OutputPublisher {
   #pending: StoreView | undefined;
   #running: Promise<void> | undefined;
   #state: PublishState = { publishedRevision: -1, lastError: undefined, renderErrors: [] };
+  #failures = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: PublisherOptions) {
     this.#options = options;
@@ -48,11 +76,19 @@ export class OutputPublisher {
 
   /** Schedule `view` for writing; resolves when it (or a newer view) is on disk. */
   publish(view: StoreView): Promise<void> {
+    clearTimeout(this.#retryTimer); // this view supersedes the one waiting to be retried
+    this.#retryTimer = undefined;
     this.#pending = view;
     this.#running ??= this.#drain().finally(() => {
       this.#running = undefined;
     });
     return this.#running;
+  }
+
+  /** Cancels a scheduled retry (the agent is stopping). */
+  stop(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   /** Resolves once nothing is pending. */
@@ -70,11 +106,18 @@ export class OutputPublisher {
 
   async #writeOnce(view: StoreView): Promise<void> {
     const { writer, specs, logger, metrics } = this.#options;
-    const { payload, errors } = renderFiles(view, specs);
+    // A namespace never loaded has no file yet (an empty one would say "no configuration"), or keeps its previous one.
+    const { payload, errors } = renderFiles(
+      view,
+      specs.filter((spec) => hasData(view, spec.namespace)),
+    );
     const files = new Map(payload);
     for (const error of errors) this.#keepPrevious(files, error);
+    for (const spec of specs) if (!hasData(view, spec.namespace)) this.#keepPrevious(files, { file: spec.name });
     this.#trackRenderHealth(payload, errors);
     try {
+      await this.#saveSnapshot(view);
+      await this.#options.betweenSnapshotAndFiles?.(view);
       const result = await writer.write(files);
       for (const [name, file] of payload) this.#lastGood.set(name, file);
       metrics.outputWrites.inc({ result: result === 'written' ? 'ok' : 'unchanged' });
@@ -82,16 +125,33 @@ export class OutputPublisher {
         logger.info({ revision: view.revision, files: files.size, dir: writer.dir }, 'files updated');
         this.#options.onFilesWritten?.(view);
       }
-      await this.#saveSnapshot(view);
       this.#state = { publishedRevision: view.revision, lastError: undefined, renderErrors: errors.map((e) => e.message) };
+      this.#failures = 0;
     } catch (error) {
       metrics.outputWrites.inc({ result: 'error' });
-      logger.error({ revision: view.revision, err: describeError(error) }, 'publishing files failed; previous files kept');
+      const retryInMs = this.#scheduleRetry(view);
+      logger.error(
+        { revision: view.revision, err: describeError(error), retryInMs },
+        'publishing files failed (err says whether the previous files were kept)',
+      );
       this.#state = { ...this.#state, lastError: describeError(error), renderErrors: errors.map((e) => e.message) };
     }
   }
 
-  #keepPrevious(files: Map<string, { content: Uint8Array | string; mode: number }>, error: RenderError): void {
+  /** Publishes `view` again after a backoff unless something newer is queued first; the delay, if any. */
+  #scheduleRetry(view: StoreView): number | undefined {
+    const policy = this.#options.retry;
+    if (policy === undefined || this.#pending !== undefined) return undefined;
+    const delay = fullJitterDelayMs(policy, ++this.#failures);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.publish(view);
+    }, delay);
+    this.#retryTimer.unref();
+    return delay;
+  }
+
+  #keepPrevious(files: Map<string, { content: Uint8Array | string; mode: number }>, error: Pick<RenderError, 'file'>): void {
     const previous = this.#lastGood.get(error.file);
     if (previous !== undefined) files.set(error.file, previous);
   }
@@ -114,7 +174,25 @@ export class OutputPublisher {
   async #saveSnapshot(view: StoreView): Promise<void> {
     const { snapshot } = this.#options;
     if (snapshot === undefined) return;
-    await writeSnapshot(snapshot.cacheDir, snapshot.identity, view, this.#options.cursor(), snapshot.sealing);
+    const io = snapshot.io ?? SNAPSHOT_IO;
+    try {
+      await io.write(snapshot.cacheDir, snapshot.identity, view, this.#options.cursor(), snapshot.sealing);
+    } catch (error) {
+      // Files still move on (the app needs them); an older snapshot must not outlive them.
+      this.#options.logger.error({ revision: view.revision, err: describeError(error) }, 'snapshot not saved; removing the old one');
+      try {
+        await io.remove(snapshotPath(snapshot.cacheDir));
+      } catch (rmError) {
+        const code = (rmError as NodeJS.ErrnoException).code;
+        if (code === 'ENOTDIR' || code === 'ENOENT') return; // the cache dir itself is gone: no snapshot either
+        // A restart would bring the old snapshot back over newer files: the files wait for it instead.
+        this.#options.logger.error(
+          { revision: view.revision, err: describeError(rmError), snapshot: snapshotPath(snapshot.cacheDir) },
+          'old snapshot could not be removed either; files stay at its revision until it can be saved or removed',
+        );
+        throw new SnapshotError(`cannot save nor remove ${snapshotPath(snapshot.cacheDir)}; previous files kept`, { cause: rmError });
+      }
+    }
   }
 
   /** Seed last-good contents from what is on disk (after a restart), so a failing render keeps them. */
@@ -124,4 +202,8 @@ export class OutputPublisher {
       if (content !== undefined) this.#lastGood.set(spec.name, { content, mode: spec.mode });
     }
   }
+}
+
+function hasData(view: StoreView, namespace: string): boolean {
+  return view.loaded.has(namespace) || (view.namespaces.get(namespace)?.size ?? 0) > 0;
 }

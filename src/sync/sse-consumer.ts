@@ -1,17 +1,41 @@
 // Reads one watch connection: SSE framing (eventsource-parser), a heartbeat timer
-// reset by every byte, and typed watch events. Returns when the server ends the
-// stream; rejects on stall, protocol error or abort.
+// reset by every complete event and every comment (ping) — never by bare bytes, so a
+// server dripping half an event cannot pass for alive — and typed watch events.
+// Returns when the server ends the stream; rejects on stall, protocol error or abort.
 
 import type { Readable } from 'node:stream';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { CentralProtocolError, StreamStalledError } from '../errors.ts';
-import { parseEntry, parseEntryList, type Entry } from '../central/entry.ts';
+import { CentralProtocolError, EntryRefusedError, StreamStalledError } from '../errors.ts';
+import { parseEntry, parseEntryAnswer, type Entry, type Refusal } from '../central/entry.ts';
 
 export type WatchEvent =
-  | { readonly type: 'snapshot'; readonly id: string | undefined; readonly namespaces: ReadonlyMap<string, readonly Entry[]> }
+  | {
+      readonly type: 'snapshot';
+      readonly id: string | undefined;
+      readonly namespaces: ReadonlyMap<string, readonly Entry[]>;
+      readonly refused: readonly Refusal[];
+      /** The environment the snapshot says it is for, when it says (checked against the question by the store). */
+      readonly environment?: string | undefined;
+    }
   | { readonly type: 'put'; readonly id: string | undefined; readonly entry: Entry }
+  /** A put whose entry was refused (malformed, too deep): skipped, the stream goes on. */
+  | { readonly type: 'refused'; readonly id: string | undefined; readonly refusal: Refusal }
   | { readonly type: 'delete'; readonly id: string | undefined; readonly namespace: string; readonly key: string }
   | { readonly type: 'ping' };
+
+/** Longest event id kept as the resume cursor. */
+export const MAX_EVENT_ID_LENGTH = 256;
+
+/**
+ * Whether a server's event id can be sent back as a Last-Event-ID header: Latin-1
+ * printable text (no control characters, no surrounding blanks), at most 256
+ * characters. Any other id is not kept: the next reconnect asks for a fresh snapshot.
+ */
+export function isUsableEventId(id: string | undefined): boolean {
+  return (
+    id !== undefined && id.length <= MAX_EVENT_ID_LENGTH && /^[\x21-\x7e\xa1-\xff](?:[\x20-\x7e\xa0-\xff]*[\x21-\x7e\xa1-\xff])?$/.test(id)
+  );
+}
 
 export function decodeWatchEvent(message: EventSourceMessage): WatchEvent | undefined {
   const where = `watch event ${message.event ?? 'message'}${message.id ? ` #${message.id}` : ''}`;
@@ -26,11 +50,23 @@ export function decodeWatchEvent(message: EventSourceMessage): WatchEvent | unde
     case 'snapshot': {
       const raw = record.namespaces;
       if (typeof raw !== 'object' || raw === null) throw new CentralProtocolError(`${where}: no namespaces object`);
-      const namespaces = new Map(Object.entries(raw).map(([ns, list]) => [ns, parseEntryList(list, `${where} ${ns}`)] as const));
-      return { type: 'snapshot', id: message.id, namespaces };
+      const namespaces = new Map<string, readonly Entry[]>();
+      const refused: Refusal[] = [];
+      for (const [ns, list] of Object.entries(raw)) {
+        const answer = parseEntryAnswer(list, `${where} ${ns}`);
+        namespaces.set(ns, answer.entries);
+        refused.push(...answer.refused);
+      }
+      const environment = typeof record.environment === 'string' ? record.environment : undefined;
+      return { type: 'snapshot', id: message.id, namespaces, refused, environment };
     }
     case 'put':
-      return { type: 'put', id: message.id, entry: parseEntry(data, where) };
+      try {
+        return { type: 'put', id: message.id, entry: parseEntry(data, where) };
+      } catch (error) {
+        if (error instanceof EntryRefusedError) return { type: 'refused', id: message.id, refusal: error.refusal };
+        throw error;
+      }
     case 'delete': {
       const { namespace, key } = record;
       if (typeof namespace !== 'string' || typeof key !== 'string') throw new CentralProtocolError(`${where}: needs namespace and key`);
@@ -54,6 +90,7 @@ export async function consumeWatchStream(
     maxBufferSize: options.maxEventBytes,
     onEvent: (message) => {
       if (failure) return;
+      armHeartbeat();
       try {
         const event = decodeWatchEvent(message);
         if (event) options.onEvent(event);
@@ -61,7 +98,10 @@ export async function consumeWatchStream(
         fail(error as Error);
       }
     },
-    onComment: () => options.onEvent({ type: 'ping' }),
+    onComment: () => {
+      armHeartbeat();
+      options.onEvent({ type: 'ping' });
+    },
     onError: (error) => {
       if (error.type === 'max-buffer-size-exceeded')
         fail(new CentralProtocolError(`watch event larger than ${options.maxEventBytes} bytes`));
@@ -79,7 +119,6 @@ export async function consumeWatchStream(
   try {
     body.setEncoding('utf8');
     for await (const chunk of body as AsyncIterable<string>) {
-      armHeartbeat();
       parser.feed(chunk);
       if (failure) break;
     }

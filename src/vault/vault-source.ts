@@ -5,7 +5,8 @@
 // static-secret re-render). Values never reach a log line or an error message.
 
 import NodeVault from 'node-vault';
-import { VaultError, VaultPermissionError, describeError } from '../errors.ts';
+import { MAX_VALUE_DEPTH, nestedDeeperThan } from '../central/entry.ts';
+import { EntryRefusedError, VaultError, VaultPermissionError, describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { WatchedFile } from '../watched-file.ts';
 
@@ -72,6 +73,16 @@ export class VaultSource {
     const secret = await this.#call(`${ref.mount}/data/${ref.path}`, ref);
     const data = (secret as { data?: { data?: Record<string, unknown> | null } } | undefined)?.data?.data;
     if (secret === undefined || data === null || data === undefined) return { kind: 'absent' };
+    // The same per-entry limit as central entries (SPEC §4): everything after this point
+    // (fingerprints, rendering, answers, the snapshot) recurses and would overflow the stack.
+    if (nestedDeeperThan(data, MAX_VALUE_DEPTH)) {
+      throw new EntryRefusedError('Vault', {
+        namespace: 'vault',
+        key: ref.name,
+        kind: 'too-deep',
+        reason: `secret "${ref.name}" (${ref.mount}/${ref.path}) nests deeper than ${MAX_VALUE_DEPTH} levels, the limit for one value; it is not served`,
+      });
+    }
     return { kind: 'secret', version, data };
   }
 

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFile, readlink } from 'node:fs/promises';
 import { CliProcess, spawnCli, readJson, startCentral, tempDir, waitFor, writeValue } from '../helpers/cli-process.ts';
+import { HostileCentral, entry, listsOnly } from '../helpers/hostile-central.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
 
@@ -65,11 +67,11 @@ test('agent in stream mode: starts warm, applies a central write and a delete to
   await writeValue(url, 'ml-service', 'model', 'gpt-5');
   await waitFor(
     async () => (await fileValue(dir, 'ml-service.json', 'model')) === 'gpt-5',
-    5000,
+    undefined,
     () => 'model=gpt-5 in the file',
   );
   await fetch(`${url}/api/v1/configs/team%2Fml/owner?env=development`, { method: 'DELETE' });
-  await waitFor(async () => JSON.stringify(await readJson(join(dir, 'files', 'team.ml.json'))) === '{}', 5000);
+  await waitFor(async () => JSON.stringify(await readJson(join(dir, 'files', 'team.ml.json'))) === '{}');
   assert.equal(await agent.stop(), 0);
   assert.ok(agent.logs.some((l) => l.msg === 'stopped'));
 });
@@ -78,10 +80,10 @@ test('agent in poll mode: conditional polls (304) and a central write arrives', 
   const dir = await tempDir(t);
   const { url, proc: central } = await startCentral(t, ['--seed', SEED]);
   const _agent = spawnCli(t, agentArgs(url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s']));
-  await waitFor(async () => (await fileValue(dir, 'ml-service.json', 'model')) === 'gpt-4o-mini', 5000);
-  await central.waitForLog((l) => l.msg === 'request' && l.status === 304, 5000);
+  await waitFor(async () => (await fileValue(dir, 'ml-service.json', 'model')) === 'gpt-4o-mini');
+  await central.waitForLog((l) => l.msg === 'request' && l.status === 304);
   await writeValue(url, 'ml-service', 'temperature', 0.9);
-  await waitFor(async () => (await fileValue(dir, 'ml-service.json', 'temperature')) === 0.9, 5000);
+  await waitFor(async () => (await fileValue(dir, 'ml-service.json', 'temperature')) === 0.9);
 });
 
 test('against --upstream-strict: falls back to polling, sends the extra header, never rate limited or banned', async (t) => {
@@ -92,10 +94,14 @@ test('against --upstream-strict: falls back to polling, sends the extra header, 
   const agent = spawnCli(t, agentArgs(url, dir, [...https, '--poll-interval', '1s']));
   await agent.waitForLog((l) => l.msg === 'no watch stream; polling');
   await writeValue(url, 'team/ml', 'owner', 'someone-else', 'development', { 'x-forwarded-proto': 'https' });
-  await waitFor(async () => (await fileValue(dir, 'team.ml.json', 'owner')) === 'someone-else', 6000);
-  await new Promise((r) => setTimeout(r, 2500)); // a few more poll cycles
-  const statuses = central.logs.filter((l) => l.msg === 'request').map((l) => l.status);
-  assert.ok(statuses.length >= 6, `polled: ${statuses.join(',')}`);
+  await waitFor(async () => (await fileValue(dir, 'team.ml.json', 'owner')) === 'someone-else');
+  // a few more poll cycles (waited for, not slept for)
+  const requests = () => central.logs.filter((l) => l.msg === 'request').map((l) => l.status);
+  const statuses = await waitFor(
+    () => (requests().length >= 8 ? requests() : undefined),
+    undefined,
+    () => `8 requests, got ${requests().join(',')}`,
+  );
   assert.deepEqual(
     statuses.filter((s) => s !== 200),
     [400],
@@ -120,7 +126,7 @@ test('a rotated token file is used on the next request', async (t) => {
   await symlink('..v2', join(tokens, '..data_tmp'));
   await rename(join(tokens, '..data_tmp'), join(tokens, '..data'));
   const rotatedAt = central.logs.length;
-  await central.waitForLog((l) => l.msg === 'request' && l.tokenIndex === 2, 5000);
+  await central.waitForLog((l) => l.msg === 'request' && l.tokenIndex === 2);
   assert.ok(
     central.logs.slice(rotatedAt).every((l) => l.msg !== 'request' || l.status !== 401),
     'no request was refused',
@@ -168,4 +174,38 @@ test('init with the central API down: one-line failure; --allow-stale starts fro
   assert.equal(await stale.exitCode(), 0, stale.stderrText.join('\n'));
   assert.ok(stale.logs.some((l) => l.msg === 'central API unavailable; starting from the snapshot (--allow-stale)'));
   assert.equal(JSON.parse(await readFile(join(dir, 'files', 'ml-service.json'), 'utf8')).model, 'gpt-4o-mini');
+});
+
+test('issue 11 #1: a cold agent whose central API is unreachable is not ready and answers 503, never 200 []', async (t) => {
+  const dir = await tempDir(t);
+  const central = new HostileCentral(); // starts out dropping every connection
+  await central.start();
+  defer(t, () => central.stop());
+  const agent = spawnCli(t, agentArgs(central.url, dir, ['--sync-mode', 'poll', '--poll-interval', '1s']));
+  const started = await agent.waitForLog((l) => l.msg === 'agent started');
+  const http = `http://${String(started.http)}`;
+  const admin = `http://${String(started.admin)}`;
+  await agent.waitForLog((l) => l.msg === 'sync failed; backing off');
+  const readyz = await fetch(`${admin}/readyz`);
+  assert.equal(readyz.status, 503, await readyz.text());
+  const status = (await (await fetch(`${http}/v1/status`)).json()) as { ready: boolean; lastSuccess: unknown; loaded: string[] };
+  assert.deepEqual([status.ready, status.lastSuccess, status.loaded], [false, null, []]);
+  const list = await fetch(`${http}/api/v1/configs/ml-service`);
+  assert.equal(list.status, 503);
+  assert.ok(Number(list.headers.get('retry-after')) > 0, 'Retry-After on the 503');
+  assert.match(((await list.json()) as { message: string }).message, /namespace "ml-service" is not loaded yet/);
+  // One namespace answers (empty), the other still fails: that one loads, the agent is still not ready.
+  central.behaviour = listsOnly({ 'ml-service': [] });
+  await waitFor(async () => ((await fetch(`${http}/api/v1/configs/ml-service`)).status === 200 ? true : undefined));
+  assert.equal(await (await fetch(`${http}/api/v1/configs/ml-service`)).text(), '[]');
+  assert.equal((await fetch(`${http}/api/v1/configs/team%2Fml`)).status, 503);
+  assert.equal((await fetch(`${admin}/readyz`)).status, 503);
+  // Every namespace has loaded once: ready.
+  central.behaviour = listsOnly({ 'ml-service': [], 'team/ml': [entry('team/ml', 'owner', 'me')] });
+  await waitFor(
+    async () => ((await fetch(`${admin}/readyz`)).status === 200 ? true : undefined),
+    undefined,
+    () => 'ready',
+  );
+  assert.equal(await (await fetch(`${http}/v1/values/team%2Fml/owner`)).text(), 'me');
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { writeFile, rename } from 'node:fs/promises';
+import { readFile, writeFile, rename } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { generateTlsMaterial, splitPemBundle } from '../../webhook/tls-material.ts';
 import { KubeApiDouble } from '../helpers/kube-api-double.ts';
@@ -128,12 +128,45 @@ test('AdmissionReview round trip over HTTPS; malformed bodies are 400; a rotated
     status: { code: 400, message: 'config.llm-dev-ops.io/poll-interval=soon: not a duration (e.g. 30s, 5m, 1h30m, 250ms)' },
   });
 
+  // A Deployment's pod template is judged at admission (issue 13 #7): refused with the same message, never patched.
+  const deployment = JSON.parse(review('apps', {}));
+  deployment.request.kind = { group: 'apps', version: 'v1', kind: 'Deployment' };
+  deployment.request.object = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
+    spec: {
+      template: {
+        metadata: {
+          annotations: {
+            'config.llm-dev-ops.io/inject': 'true',
+            'config.llm-dev-ops.io/namespaces': 'a',
+            'config.llm-dev-ops.io/poll-interval': 'soon',
+          },
+        },
+        spec: { containers: [{ name: 'web', image: 'nginx' }] },
+      },
+    },
+  };
+  const template = JSON.parse((await post(url, first.caPem, JSON.stringify(deployment))).body);
+  assert.deepEqual(template.response, denied.response);
+
+  // A non-string annotation value is the caller's bug: 400 naming the field, not a 500 (issue 12 #9).
+  const nonString = JSON.parse(review('apps', {}));
+  nonString.request.object.metadata.annotations = { 'config.llm-dev-ops.io/inject': true };
+  const nonStringAnswer = await post(url, first.caPem, JSON.stringify(nonString));
+  assert.equal(nonStringAnswer.status, 400);
+  assert.match(
+    JSON.parse(nonStringAnswer.body).error,
+    /^request\.object\.metadata\.annotations\["config\.llm-dev-ops\.io\/inject"\]: a string/,
+  );
+
   assert.equal((await post(url, first.caPem, '{not json')).status, 400);
   assert.equal((await post(url, first.caPem, JSON.stringify({ apiVersion: 'v1', kind: 'Pod' }))).status, 400);
   assert.equal((await post(url, first.caPem, review('apps', {}), 'text/plain')).status, 400);
 
   const second = await writePair(dir, 'second');
-  await webhook.waitForLog((l) => l.msg === 'serving certificate reloaded', 5000);
+  await webhook.waitForLog((l) => l.msg === 'serving certificate reloaded', 20_000); // bounded, generous: a busy CI machine
   const rotated = await post(url, second.caPem, review('apps', {}));
   assert.equal(rotated.status, 200);
   assert.equal(rotated.peerFingerprint, new X509Certificate(second.certPem).fingerprint256);
@@ -196,7 +229,7 @@ test('self-managed TLS: caBundle patched through the Kubernetes API (previous CA
   const SERVICE = 'llm-config-injector.llm-config.svc';
   await waitFor(
     async () => ((await post(url, cas[0]!, '', 'text/plain', '/readyz', SERVICE)).status === 200 ? true : undefined),
-    5000,
+    20_000,
     () => '/readyz',
   );
   const answer = (await post(url, cas[0]!, review('apps', {}), 'application/json', '/mutate', SERVICE)).body;
@@ -210,7 +243,14 @@ test('self-managed TLS: caBundle patched through the Kubernetes API (previous CA
       const text = (await post(url, cas[0]!, review('apps', {}), 'application/json', '/mutate', SERVICE)).body;
       return JSON.parse(text).response.patch === undefined ? true : undefined;
     },
-    5000,
+    20_000,
     () => 'the informer to pick up the namespace change',
   );
+});
+
+test('llm-config inject: YAML 1.1 octal modes, anchors and comments survive; pass-through documents are byte for byte (issue 12 #11)', async (t) => {
+  const input = join(import.meta.dirname, '..', 'golden', 'inject', 'yaml11.input.yaml');
+  const inject = spawnCli(t, ['inject', '-f', input, '--central-url', 'http://central:8080']);
+  assert.equal(await inject.exited, 0, inject.stderrText.join('\n'));
+  assert.equal(inject.stdout, await readFile(join(import.meta.dirname, '..', 'golden', 'inject', 'yaml11.output.yaml'), 'utf8'));
 });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliProcess, spawnCli, tempDir } from '../helpers/cli-process.ts';
+import { CliProcess, spawnCli, tempDir, waitFor } from '../helpers/cli-process.ts';
 import { parseOptions } from '../../src/options/define.ts';
 import { agentOptionTable } from '../../agent/agent-options.ts';
 import { startAgent, type RunningAgent } from '../../agent/agent-runtime.ts';
@@ -75,7 +75,14 @@ test(`fleet: ${AGENTS} agents polling an upstream-strict central API for ${SECON
       );
       agents.push(await startAgent(options, () => {}));
     }
-    await new Promise((r) => setTimeout(r, Math.max(0, SECONDS * 1000 - (Date.now() - started))));
+    // The scenario lasts SECONDS, and until every agent has polled at least once (a
+    // condition, not a time: a loaded machine starts 200 agents slowly).
+    const polled = () => central.logs.filter((l) => l.msg === 'request').length - baseline;
+    await waitFor(
+      () => (Date.now() - started >= SECONDS * 1000 && polled() >= AGENTS ? true : undefined),
+      undefined,
+      () => `${AGENTS} polls after ${SECONDS}s; seen ${polled()}`,
+    );
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
   }

@@ -25,7 +25,7 @@ function tryMount(dir: string): string | undefined {
   }
 }
 
-test('full output volume: failure reported, old files intact, no crash, recovery', async (t) => {
+test('full output volume: failure reported, old files intact, no crash, retried with backoff once space is freed', async (t) => {
   const dir = await tempDir(t);
   const files = join(dir, 'files');
   await mkdir(files);
@@ -49,9 +49,13 @@ test('full output volume: failure reported, old files intact, no crash, recovery
     '127.0.0.1:0',
     '--socket',
     'off',
+    '--backoff-base',
+    '100ms',
+    '--backoff-max',
+    '1s',
   ]);
   const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
-  const before = await waitFor(() => readFile(join(files, 'ml-service.json'), 'utf8').catch(() => undefined), 5000);
+  const before = await waitFor(() => readFile(join(files, 'ml-service.json'), 'utf8').catch(() => undefined));
   // Fill the volume to the last byte.
   let filler = 0;
   try {
@@ -65,13 +69,25 @@ test('full output volume: failure reported, old files intact, no crash, recovery
       const s = (await (await fetch(`${http}/v1/status`)).json()) as { files: { lastError: string | null } };
       return s.files.lastError ? s : undefined;
     },
-    5000,
+    undefined,
     () => 'the write failure in /v1/status',
   );
   assert.match(status.files.lastError!, /ENOSPC|no space/i);
   assert.equal(await readFile(join(files, 'ml-service.json'), 'utf8'), before, 'previous files whole');
   assert.equal((await fetch(`${http}/v1/values/ml-service/model`)).status, 200, 'still serving (the new value, from memory)');
   for (let i = 0; i < filler; i++) await rm(join(files, `.filler-${i}`), { force: true });
+  // No new change: the failed publish is retried with backoff once space is back.
+  await waitFor(
+    async () => ((await readFile(join(files, 'ml-service.json'), 'utf8')).includes('x'.repeat(20_000)) ? true : undefined),
+    undefined,
+    () => 'the failed publish retried after space was freed',
+  );
+  const recovered = (await (await fetch(`${http}/v1/status`)).json()) as {
+    revision: number;
+    files: { publishedRevision: number; lastError: string | null };
+  };
+  assert.equal(recovered.files.publishedRevision, recovered.revision);
+  assert.equal(recovered.files.lastError, null);
   await writeValue(url, 'ml-service', 'model', 'fits-again');
-  await waitFor(async () => ((await readFile(join(files, 'ml-service.json'), 'utf8')).includes('fits-again') ? true : undefined), 5000);
+  await waitFor(async () => ((await readFile(join(files, 'ml-service.json'), 'utf8')).includes('fits-again') ? true : undefined));
 });

@@ -6,18 +6,47 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
-import { REPO, spawnCli, startCentral, tempDir, waitFor } from '../helpers/cli-process.ts';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { InvalidSettingError } from '../../src/errors.ts';
+import { checkSocketDirectory } from '../../agent/listeners.ts';
+import { defer } from '../helpers/cleanup.ts';
+import { CliProcess, REPO, spawnCli, startCentral, tempDir, waitFor } from '../helpers/cli-process.ts';
 import { get, rawRequest } from '../helpers/raw-http.ts';
 import { agentOptionTable } from '../../agent/agent-options.ts';
 import { listenAddress } from '../../src/options/parsers.ts';
+import { isLoopbackAddress, isLoopbackHost, isLoopbackOrigin } from '../../agent/local-api/loopback.ts';
 
 const run = promisify(execFile);
 const SECRETISH = 'cfg-SEED-VALUE-5d1e77';
 
 test('the local API is bound to loopback by default; only the admin address listens wider, and it serves no value', () => {
   assert.equal(listenAddress.parse(agentOptionTable.httpAddr.defaultText!).host, '127.0.0.1');
+  assert.equal(agentOptionTable.allowNonLoopback.defaultText, 'false');
   assert.equal(agentOptionTable.requireRequestHeader.defaultText, 'auto');
+});
+
+test('loopback names: what Host, Origin and --http-addr may carry', () => {
+  for (const host of ['localhost', 'LocalHost:1', '127.0.0.1', '127.255.0.9:8080', '[::1]', '[::1]:80', '[0:0:0:0:0:0:0:1]:80'])
+    assert.ok(isLoopbackHost(host), host);
+  for (const host of [
+    'evil.example',
+    'localhost.',
+    'localhost.evil.example',
+    '127.0.0.1.nip.io',
+    '0.0.0.0',
+    '[::]',
+    '10.0.0.1:80',
+    '[::ffff:10.0.0.1]',
+    '',
+    'a:b:c',
+  ])
+    assert.ok(!isLoopbackHost(host), host);
+  for (const origin of ['http://localhost:3000', 'https://127.0.0.1', 'http://[::1]:8080']) assert.ok(isLoopbackOrigin(origin), origin);
+  for (const origin of ['null', 'http://evil.example', 'file:///etc/passwd', 'not a url', 'http://127.0.0.1.evil.example'])
+    assert.ok(!isLoopbackOrigin(origin), origin);
+  for (const address of ['127.0.0.1', 'localhost', '::1']) assert.ok(isLoopbackAddress(address), address);
+  for (const address of ['0.0.0.0', '::', '10.1.2.3', 'example.com']) assert.ok(!isLoopbackAddress(address), address);
 });
 
 test('hostile keys and paths: ../, NUL, absolute and over-long names are answered 4xx JSON and touch no file', async (t) => {
@@ -61,7 +90,7 @@ test('hostile keys and paths: ../, NUL, absolute and over-long names are answere
     '/v1/values/ml-service/%ZZ',
   ];
   for (const path of hostile) {
-    const answer = await rawRequest(target, get(path));
+    const answer = await rawRequest(target, get(path)); // the transport's own (loopback) Host, so the path is what is judged
     const status = Number(answer.slice(9, 12));
     assert.ok(status >= 400 && status < 500, `${path}: ${status}`);
     assert.doesNotMatch(answer, /root:x:0:0/);
@@ -76,6 +105,68 @@ test('hostile keys and paths: ../, NUL, absolute and over-long names are answere
   };
   for (const [place, text] of Object.entries(places))
     assert.equal(text.includes(SECRETISH), false, `${place} contains a configuration value`);
+});
+
+test('socket directory another uid can write: refused at start in one line naming --socket, the directory and why', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to give a directory to another uid');
+  const dir = await tempDir(t);
+  const dirWith = async (name: string, mode: number, uid = 0): Promise<string> => {
+    const path = join(dir, name);
+    await mkdir(path);
+    await chmod(path, mode);
+    await chown(path, uid, uid);
+    return join(path, 'agent.sock');
+  };
+  const refused = async (socket: string, why: RegExp): Promise<void> => {
+    const error = await checkSocketDirectory(socket).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof InvalidSettingError, `${socket} was accepted`);
+    assert.match(error.message, why);
+  };
+  await refused(await dirWith('evil', 0o755, 1234), /owned by uid 1234, who could replace the socket/);
+  await refused(await dirWith('evil-sticky', 0o1777, 1234), /owned by uid 1234/);
+  await refused(await dirWith('open', 0o777), /is mode 0777: writable by group or others without the sticky bit/);
+  await refused(await dirWith('group', 0o2770), /is mode 2770/);
+  for (const ok of [await dirWith('mine', 0o700), await dirWith('tmp-like', 0o1777), await dirWith('shared-read', 0o755)])
+    await checkSocketDirectory(ok);
+  // The injected pod volume: kubelet makes an emptyDir 0777 (2777 with fsGroup), owned by root, mounted there.
+  const volume = join(dir, 'volume');
+  await mkdir(volume);
+  let mounted = false;
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=2777', 'tmpfs', volume], { stdio: 'pipe' });
+    defer(t, async () => execFileSync('umount', ['-l', volume]));
+    mounted = true;
+  } catch (error) {
+    t.diagnostic(`pod-volume case not run: cannot mount a tmpfs here (${String(error).split('\n')[0]})`);
+  }
+  if (mounted) await checkSocketDirectory(join(volume, 'agent.sock'));
+  // The agent refuses at start, in one line, before anything listens.
+  const { url } = await startCentral(t);
+  const agent = new CliProcess([
+    'agent',
+    '--central-url',
+    url,
+    '--namespaces',
+    'ml-service',
+    '--output-dir',
+    join(dir, 'files'),
+    '--cache-dir',
+    join(dir, 'cache'),
+    '--http-addr',
+    '127.0.0.1:0',
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--socket',
+    join(dir, 'evil', 'agent.sock'),
+  ]);
+  assert.equal(await agent.exitCode(), 2);
+  assert.match(
+    agent.stderrText.at(-1)!,
+    /^llm-config agent: --socket=.*\/evil\/agent\.sock: a path in a directory owned by this agent's uid \(0\) or root \(.*\/evil is owned by uid 1234, who could replace the socket and read the requests of its clients, tokens included\)$/,
+  );
 });
 
 test('npm audit --omit=dev: no high or critical advisories', { timeout: 120_000 }, async (t) => {

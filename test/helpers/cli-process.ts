@@ -17,12 +17,30 @@ export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 
+/**
+ * How long a wait may take by default: half the test timeout (the runner passes
+ * `--test-timeout` to each test file's process), so a wait that fails usually does so
+ * before the test times out and names what it waited for; 10 minutes outside the
+ * runner (bench/). A loaded CI machine (load ~16 on 2 cores) takes tens of seconds to
+ * start a program, so no wait has a short fixed bound: the test timeout is the bound.
+ */
+export const WAIT_MS = defaultWaitMs(process.execArgv);
+
+export function defaultWaitMs(execArgv: readonly string[]): number {
+  const flag = execArgv.findLast((a) => a.startsWith('--test-timeout='));
+  const testTimeout = Number(flag?.slice('--test-timeout='.length));
+  if (!Number.isFinite(testTimeout) || testTimeout <= 0) return 600_000;
+  return Math.max(testTimeout / 2, 1000);
+}
+
 export class CliProcess {
   readonly child: ChildProcess;
   readonly logs: LogLine[] = [];
   readonly stderrText: string[] = [];
   stdout = '';
   readonly exited: Promise<number | null>;
+  /** Exited and its output fully read: no further log line can come. */
+  #closed = false;
 
   constructor(args: string[], env: Record<string, string> = {}, nodeFlags: readonly string[] = []) {
     this.child = spawn(process.execPath, [...nodeFlags, CLI, ...args], {
@@ -47,13 +65,23 @@ export class CliProcess {
       this.stdout += chunk;
     });
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
+    this.child.once('close', () => {
+      this.#closed = true;
+    });
   }
 
-  async waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
+  async waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = WAIT_MS): Promise<LogLine> {
+    const describe = () => `log line not seen; logs:\n${this.stderrText.slice(-20).join('\n')}`;
     return waitFor(
-      () => this.logs.find(predicate),
+      () => {
+        const closed = this.#closed; // read before searching: a line read before close is in `logs`
+        const line = this.logs.find(predicate);
+        // A process that has exited logs nothing more: fail now rather than at the test timeout.
+        if (line === undefined && closed) throw new Error(`process exited (code ${this.child.exitCode}) before the ${describe()}`);
+        return line;
+      },
       timeoutMs,
-      () => `log line not seen; logs:\n${this.stderrText.slice(-20).join('\n')}`,
+      describe,
     );
   }
 
@@ -62,7 +90,8 @@ export class CliProcess {
     return String((await this.waitForLog((l) => l.msg === 'listening')).url);
   }
 
-  async exitCode(timeoutMs = 15_000): Promise<number | null> {
+  /** The exit code; a process still running after `timeoutMs` is killed (SIGKILL) and this is null. */
+  async exitCode(timeoutMs = WAIT_MS): Promise<number | null> {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     try {
       return await this.exited;
@@ -71,15 +100,17 @@ export class CliProcess {
     }
   }
 
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  /** Signals the process and returns its exit code; after `timeoutMs` it is killed (SIGKILL) and this is null. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = WAIT_MS): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    return this.exitCode();
+    return this.exitCode(timeoutMs);
   }
 }
 
+/** Polls `probe` until it returns a value other than undefined or false. */
 export async function waitFor<T>(
   probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
+  timeoutMs = WAIT_MS,
   describe = () => 'condition',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -99,10 +130,13 @@ export async function tempDir(t: TestContextLike): Promise<string> {
   return dir;
 }
 
-/** Runs the CLI and stops it (SIGTERM, then SIGKILL) when the test ends, before earlier cleanups. */
+/**
+ * Runs the CLI and stops it when the test ends, before earlier cleanups: SIGTERM, then
+ * SIGKILL after a grace period (cleanup asserts nothing, so it need not wait long).
+ */
 export function spawnCli(t: TestContextLike, args: string[], env: Record<string, string> = {}): CliProcess {
   const proc = new CliProcess(args, env);
-  defer(t, () => proc.stop());
+  defer(t, () => proc.stop('SIGTERM', 15_000));
   return proc;
 }
 

@@ -1,7 +1,9 @@
-// SPEC §10 "central outage", measured: the central API stops for `seconds` while a
-// client reads the agent continuously and a checker re-reads the files; a TCP recorder
-// on the central port counts the agent's reconnect attempts. Used by the fault test
-// (which asserts) and by bench/ (which reports).
+// SPEC §10 "central outage", measured: the central API stops for at least `seconds`
+// and until `until` holds for what was seen (tests end the outage on a condition, not a
+// time), while a client reads the agent continuously and a checker re-reads the files;
+// a TCP recorder on the central port counts the agent's reconnect attempts, and the
+// agent's own log gives the backoff waits it chose. Used by the tests (which assert on
+// counts and on the agent's decisions) and by bench/ (which reports wall-clock figures).
 
 import { createServer } from 'node:net';
 import { once } from 'node:events';
@@ -10,16 +12,30 @@ import { readFile, readlink, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { CliProcess, waitFor, writeValue } from './cli-process.ts';
 
-export type OutageResult = {
+export type OutageProgress = {
   readonly reads: number;
-  readonly failedReads: number;
   readonly fileChecks: number;
+  /** TCP connections the agent opened to the central port during the outage. */
+  readonly attempts: number;
+  /** The waits the agent logged before each watch reconnect ('sync failed; backing off', loop stream), in order. */
+  readonly backoffWaits: ReadonlyArray<{ readonly attempt: number; readonly delayMs: number }>;
+};
+
+export type OutageResult = OutageProgress & {
+  readonly failedReads: number;
   readonly changedOrCorruptFiles: number;
+  /** Wall-clock gaps between connection attempts: a bench figure, not for assertions. */
   readonly reconnectGapsMs: readonly number[];
+  /** Wall-clock time from the restart to the write being served: a bench figure. */
   readonly resyncMs: number;
 };
 
-export async function runOutage(seconds: number, seed: string, agentFlags: readonly string[] = []): Promise<OutageResult> {
+export async function runOutage(
+  seconds: number,
+  seed: string,
+  agentFlags: readonly string[] = [],
+  until: (progress: OutageProgress) => boolean = () => true,
+): Promise<OutageResult> {
   const dir = await mkdtemp(join(tmpdir(), 'llmc-outage-'));
   const processes: CliProcess[] = [];
   try {
@@ -56,7 +72,7 @@ export async function runOutage(seconds: number, seed: string, agentFlags: reado
         ml: JSON.parse(await readFile(join(files, 'ml-service.json'), 'utf8')),
         team: JSON.parse(await readFile(join(files, 'team.ml.json'), 'utf8')),
       });
-    const before = await waitFor(() => readFiles().catch(() => undefined), 5000);
+    const before = await waitFor(() => readFiles().catch(() => undefined));
     const expected = await (await fetch(`${http}/v1/values/ml-service/model`)).text();
 
     const counts = { reads: 0, failedReads: 0, fileChecks: 0, changedOrCorruptFiles: 0 };
@@ -84,7 +100,25 @@ export async function runOutage(seconds: number, seed: string, agentFlags: reado
       socket.destroy();
     }).listen(port, '127.0.0.1');
     await once(recorder, 'listening');
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const logsBefore = agent.logs.length;
+    const progress = (): OutageProgress => ({
+      reads: counts.reads,
+      fileChecks: counts.fileChecks,
+      attempts: attempts.length,
+      backoffWaits: agent.logs
+        .slice(logsBefore)
+        .filter((l) => l.msg === 'sync failed; backing off' && l.loop === 'stream')
+        .map((l) => ({ attempt: Number(l.attempt), delayMs: Number(l.delayMs) })),
+    });
+    // The scenario's duration (a time the outage lasts, not a wait before an assertion)...
+    const endsAt = Date.now() + seconds * 1000;
+    // ...and the test's condition; both bounded by the test timeout.
+    await waitFor(
+      () => (Date.now() >= endsAt && until(progress()) ? true : undefined),
+      undefined,
+      () => `the outage's end condition; so far ${JSON.stringify(progress())}`,
+    );
+    const seen = progress();
     recorder.close();
     await once(recorder, 'close');
     running = false;
@@ -97,9 +131,16 @@ export async function runOutage(seconds: number, seed: string, agentFlags: reado
     await writeValue(url, 'ml-service', 'model', 'after-outage');
     await waitFor(
       async () => ((await (await fetch(`${http}/v1/values/ml-service/model`)).text()) === 'after-outage' ? true : undefined),
-      70_000,
+      undefined,
+      () => 'the write after the restart to be served',
     );
-    return { ...counts, reconnectGapsMs: attempts.slice(1).map((at, i) => at - attempts[i]!), resyncMs: Date.now() - back };
+    return {
+      ...counts,
+      attempts: seen.attempts,
+      backoffWaits: seen.backoffWaits,
+      reconnectGapsMs: attempts.slice(1).map((at, i) => at - attempts[i]!),
+      resyncMs: Date.now() - back,
+    };
   } finally {
     for (const p of processes.reverse()) await p.stop();
     await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,11 @@
 // A raw HTTP/1.1 exchange over TCP or a Unix socket, returning the exact bytes of the
 // answer (with the Date header blanked), so two transports can be compared byte for byte.
+//
+// A request without a Host header gets the one a real client of that transport sends:
+// over TCP the loopback address and port it connects to (what fetch and curl send; the
+// agent refuses any other Host over TCP, its DNS-rebinding guard), over the socket
+// `localhost` (what curl --unix-socket sends; any Host is accepted there). Callers need
+// not know the rule; a test about Host sets its own.
 
 import { connect } from 'node:net';
 
@@ -20,11 +26,26 @@ export function rawRequest(target: Target, request: string): Promise<string> {
           .replace(/^Date: .*\r\n/m, 'Date: -\r\n'),
       ),
     );
-    socket.write(request.replace(/\n/g, '\r\n'));
+    socket.write(withHost(target, request.replace(/\n/g, '\r\n')));
   });
 }
 
+/** The request text (headers joined by `\n`); no Host unless given, so `rawRequest` adds the transport's own. */
 export function get(path: string, headers: Record<string, string> = {}, method = 'GET'): string {
-  const lines = Object.entries({ host: 'agent', connection: 'close', ...headers }).map(([k, v]) => `${k}: ${v}`);
+  const lines = Object.entries({ connection: 'close', ...headers }).map(([k, v]) => `${k}: ${v}`);
   return `${method} ${path} HTTP/1.1\n${lines.join('\n')}\n\n`;
+}
+
+/** The Host a client of this transport sends by default. */
+export function defaultHost(target: Target): string {
+  if (target.kind === 'socket') return 'localhost';
+  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+}
+
+function withHost(target: Target, request: string): string {
+  const end = request.indexOf('\r\n\r\n');
+  const head = end === -1 ? request : request.slice(0, end);
+  if (/\r\nhost:/i.test(head)) return request;
+  const firstLine = request.indexOf('\r\n');
+  return `${request.slice(0, firstLine)}\r\nhost: ${defaultHost(target)}${request.slice(firstLine)}`;
 }

@@ -20,6 +20,7 @@ import { isPlainFileName } from '../../src/files/atomic-writer.ts';
 import { loadFileSpecs } from '../../src/files/file-spec.ts';
 import { isNamespaceName } from '../../src/options/parsers.ts';
 import { parse as parseYaml } from 'yaml';
+import { seedNote } from './fc-seed.ts';
 
 const RUNS = { numRuns: Number(process.env.FC_RUNS ?? 300) };
 const options = parseOptions(injectionOptionTable, ['--central-url', 'http://central:8080'], {});
@@ -115,7 +116,8 @@ test('AdmissionReview decoding: any JSON gives a response or a coded error', () 
   );
 });
 
-test('SSE: any bytes in any chunking end the stream normally or with a coded error; decoding is total', async () => {
+test('SSE: any bytes in any chunking end the stream normally or with a coded error; decoding is total', async (t) => {
+  t.diagnostic(seedNote);
   await fc.assert(
     fc.asyncProperty(fc.array(fc.string({ maxLength: 60 }), { maxLength: 12 }), async (chunks) => {
       const body = new PassThrough();
@@ -145,7 +147,8 @@ const values = fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(fc.string({ 
   maxKeys: 6,
 });
 
-test('renderers: every format renders or refuses with a coded error; json/yaml/properties round-trip', () => {
+test('renderers: every format renders or refuses with a coded error; json/yaml/properties round-trip', (t) => {
+  t.diagnostic(seedNote);
   fc.assert(
     fc.property(values, (source) => {
       for (const render of [() => renderEnv('f.env', source), () => renderProperties(source)]) {
@@ -180,7 +183,8 @@ test('renderers: every format renders or refuses with a coded error; json/yaml/p
       for (const error of errors) assert.ok(coded(error));
       const expected = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(source).filter(([k]) => k !== ''))));
       assert.deepEqual(JSON.parse(String(payload.get('a.json')!.content)), expected);
-      assert.deepEqual(parseYaml(String(payload.get('a.yaml')!.content)) ?? {}, expected);
+      // YAML keeps -0 where JSON writes 0: the same number, so compare as JSON numbers (was 1 failure in ~13 runs).
+      assert.deepEqual(JSON.parse(JSON.stringify(parseYaml(String(payload.get('a.yaml')!.content)) ?? {})), expected);
     }),
     RUNS,
   );

@@ -49,7 +49,7 @@ test('list: %2F in the namespace, one query parameter, extra headers, ETag round
   const c = client(url);
   t.after(() => c.close());
   const first = await c.listNamespace('team/ml');
-  assert.deepEqual(first, { kind: 'entries', entries: [entry], etag: '"v1"' });
+  assert.deepEqual(first, { kind: 'entries', entries: [entry], refused: [], etag: '"v1"' });
   assert.deepEqual(await c.listNamespace('team/ml', '"v1"'), { kind: 'not-modified' });
   assert.equal(requests[0]!.url, '/prefix/api/v1/configs/team%2Fml?env=production');
   assert.equal(requests[0]!.headers['x-forwarded-proto'], 'https');
@@ -129,7 +129,7 @@ test('bearer token from a file; a 401 re-reads the file once and retries', async
   await writeFile(tokenPath, 'new-token\n');
   const c = client(url, { token });
   t.after(() => c.close());
-  assert.deepEqual(await c.listNamespace('ns'), { kind: 'entries', entries: [], etag: undefined });
+  assert.deepEqual(await c.listNamespace('ns'), { kind: 'entries', entries: [], refused: [], etag: undefined });
   assert.deepEqual(
     requests.map((r) => r.headers.authorization),
     ['Bearer old-token', 'Bearer new-token'],
@@ -144,4 +144,30 @@ test('helpers: Retry-After forms, error body summaries never longer than one sho
   assert.ok((parseRetryAfterMs(new Date(Date.now() + 5000).toUTCString()) ?? 0) > 3000);
   assert.equal(summariseErrorBody('line1\nline2\u0000'), 'line1 line2');
   assert.equal(summariseErrorBody('y'.repeat(500)).length, 200);
+});
+
+test('issue 11 #4: a body dripping one byte at a time cannot outlast --request-timeout', { timeout: 20_000 }, async (t) => {
+  const drips: NodeJS.Timeout[] = [];
+  const { url } = await server(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('[');
+    drips.push(setInterval(() => res.write(' '), 50));
+  });
+  t.after(() => drips.forEach(clearInterval));
+  const c = client(url, { requestTimeoutMs: 300 });
+  t.after(() => c.close());
+  await assert.rejects(c.listNamespace('ns'), (e: { code?: string; message: string }) => {
+    assert.equal(e.code, 'LLMC_ERR_CENTRAL_UNREACHABLE');
+    assert.match(e.message, /no complete answer within 300ms/);
+    return true;
+  });
+});
+
+test('issue 11 #3: Retry-After of 0, -1, 5.5, garbage and past dates parse to nothing below zero', () => {
+  assert.equal(parseRetryAfterMs('0'), 0);
+  assert.equal(parseRetryAfterMs('5.5'), 5500);
+  assert.equal(parseRetryAfterMs('-1'), undefined);
+  assert.equal(parseRetryAfterMs('1e9'), undefined);
+  assert.equal(parseRetryAfterMs(''), undefined);
+  assert.equal(parseRetryAfterMs('Thu, 01 Jan 1970 00:00:00 GMT'), 0);
 });

@@ -2,6 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DevStore, upstreamTimestamp } from '../../dev-server/dev-store.ts';
 import { UpstreamQuirks } from '../../dev-server/upstream-quirks.ts';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { createDevServerHandler } from '../../dev-server/http-app.ts';
+import { testLogger } from '../helpers/test-logger.ts';
 
 test('upstream version semantics: +1 per write, rollback = new id, delete keeps history, re-create restarts at 1', () => {
   const store = new DevStore();
@@ -63,4 +67,53 @@ test('upstream middleware order: rate limit, ban, TLS header, input filter', () 
   assert.deepEqual(quirks.stats().banned, ['4.4.4.4']);
   const later = quirks.check('4.4.4.4', '/api/v1/configs/a', https, now + 60_000);
   assert.equal(later.ok ? 200 : later.status, 403);
+});
+
+async function devServer(t: { after: (fn: () => void) => void }) {
+  const store = new DevStore();
+  store.set('development', 'ns', 'k', 'v', 'u');
+  const handler = createDevServerHandler(store, { strict: false, tokens: [], pingIntervalMs: 60_000, logger: testLogger().logger });
+  const server = createServer((req, res) => void handler.handle(req, res)).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, store };
+}
+
+test('issue 11 #6: a POST of a value nested deeper than 64 levels is a 400 naming the limit; the server lives on', async (t) => {
+  const { url } = await devServer(t);
+  for (const depth of [65, 100_000]) {
+    const response = await fetch(`${url}/api/v1/configs/ns/deep`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"env":"development","value":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+    });
+    assert.equal(response.status, 400, `depth ${depth}`);
+    assert.match(((await response.json()) as { message: string }).message, /nested deeper than 64 levels/);
+  }
+  const ok = await fetch(`${url}/api/v1/configs/ns/fine`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: `{"env":"development","value":${'['.repeat(63)}${']'.repeat(63)}}`,
+  });
+  assert.equal(ok.status, 200);
+  assert.equal((await fetch(`${url}/api/v1/configs/ns?env=development`)).status, 200);
+});
+
+test('issue 11 #9: a watch resuming from a Last-Event-ID from the future (or garbage) gets a fresh snapshot', async (t) => {
+  const { url } = await devServer(t);
+  for (const lastEventId of ['999999', '-5', 'abc', '1.5']) {
+    const controller = new AbortController();
+    const response = await fetch(`${url}/api/v1/watch?namespaces=ns&env=development`, {
+      headers: { 'last-event-id': lastEventId },
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    let text = '';
+    while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    assert.match(text, /^event: snapshot\nid: 1\n/, `Last-Event-ID ${lastEventId}`);
+  }
 });

@@ -65,7 +65,15 @@ test('every bad entry is refused naming the entry and what is accepted', async (
     [[{ name: 'a', source: 'team', colour: 'red' }], 'unknown field "colour"'],
     [[{ name: 'a', source: 'team', mode: 440 }], 'mode 440 is not an octal file mode in quotes, such as "0440"'],
     [[{ name: 'a', source: 'team', format: 'json', template: 'x' }], 'give either a format or a template, not both'],
-    [[{ name: 'a', source: 'team', template: '{{#if}}' }], 'template does not parse'],
+    // the whole parse error on one line, not cut at "Parse error on line 1:"
+    [
+      [{ name: 'a', source: 'team', template: 'a\nb {{x' }],
+      'entry 1 ("a"): template line 2 does not parse near "ab {{x": expected ID, STRING, NUMBER, BOOLEAN, UNDEFINED, NULL, DATA; got INVALID',
+    ],
+    [
+      [{ name: 'a', source: 'team', template: '{{#a}}{{/b}}' }],
+      'entry 1 ("a"): template line 1, column 4 does not parse: a doesn\'t match b',
+    ],
     [[], 'a non-empty array of files'],
     ['not json', 'a JSON array of files'],
   ];
@@ -76,6 +84,58 @@ test('every bad entry is refused naming the entry and what is accepted', async (
       assert.equal(error.setting, '--files');
       assert.ok(error.message.includes(message), `${error.message}\n  should include\n${message}`);
       return true;
+    });
+  }
+});
+
+// H2b items 2 and 3: per-file env options; item 1: a refused template helper names the file and position.
+test('env files take prefix and multiline; other formats and bad values are refused naming the field', async () => {
+  const specs = await load([
+    { name: 'app.env', source: 'ml-service', prefix: 'APP_', multiline: true },
+    { name: 'b.env', source: 'ml-service', multiline: 'false' },
+  ]);
+  assert.equal(specs[0]!.prefix, 'APP_');
+  assert.equal(specs[0]!.multiline, true);
+  assert.equal(specs[1]!.multiline, false);
+  for (const [entry, message] of [
+    [{ name: 'a.json', source: 'ml-service', prefix: 'APP_' }, /entry 1 \("a.json"\): prefix applies to the env format only/],
+    [{ name: 'a.env', source: 'ml-service', prefix: '1X' }, /entry 1 \("a.env"\): prefix must be a variable name start/],
+    [{ name: 'a.env', source: 'ml-service', prefix: 'A-B' }, /prefix must be a variable name start/],
+    [{ name: 'a.env', source: 'ml-service', multiline: 'yes' }, /multiline must be true or false/],
+    [
+      { name: 'a.conf', source: 'ml-service', template: 'x\n{{log password}}' },
+      /entry 1 \("a.conf"\): template line 2, column 1: helper "log" is not available/,
+    ],
+    [{ name: 'a.conf', source: 'ml-service', template: '{{> p}}' }, /entry 1 \("a.conf"\): template line 1, column 1: partials/],
+  ] as const) {
+    await assert.rejects(load([entry]), (e: unknown) => e instanceof InvalidSettingError && message.test(e.message), String(message));
+  }
+});
+
+// H2b item 11: group mode accepted modes no app (or not even the agent) can read.
+test('file modes: no owner read is refused at start naming file and mode; no group read in group mode warns once', async () => {
+  const { checkFileModes } = await import('../../src/files/file-spec.ts');
+  const { testLogger } = await import('../helpers/test-logger.ts');
+  const specs = await load([
+    { name: 'a.json', source: 'ml-service', mode: '0400' },
+    { name: 'b.json', source: 'ml-service', mode: '0440' },
+    { name: 'c.json', source: 'ml-service', mode: '0600' },
+  ]);
+  const { logger, lines } = testLogger();
+  checkFileModes(specs, 'group', '--files', logger);
+  const warnings = lines.filter((l) => l.level === 'warn');
+  assert.equal(warnings.length, 1, 'one warning at start, for all such files');
+  assert.deepEqual(warnings[0]!.files, ['a.json 0400', 'c.json 0600']);
+  assert.match(String(warnings[0]!.msg), /only the agent uid can read these files/);
+  const quiet = testLogger();
+  checkFileModes(specs, 'all', '--files', quiet.logger);
+  assert.equal(quiet.lines.filter((l) => l.level === 'warn').length, 0, 'readable-by all adds read for everyone');
+  for (const readableBy of ['group', 'all'] as const) {
+    const refused = await load([{ name: 'w.json', source: 'ml-service', mode: '0200' }]);
+    assert.throws(() => checkFileModes(refused, readableBy, '--files', logger), {
+      code: 'LLMC_ERR_INVALID_SETTING',
+      message:
+        '--files=w.json: 0200: a mode with owner read (0400 set), such as "0440": without it not even the agent can read the file "w.json"',
     });
   }
 });

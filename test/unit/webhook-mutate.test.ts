@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeReview, mutate, type MutateContext } from '../../webhook/mutate.ts';
+import { mutate, type MutateContext } from '../../webhook/mutate.ts';
 import { parseOptions } from '../../src/options/define.ts';
 import { injectionDefaults, injectionOptionTable, injectorSettings } from '../../webhook/webhook-options.ts';
 import { ReviewDecodeError } from '../../src/errors.ts';
@@ -84,10 +84,7 @@ test('invalid annotations are denied, each with a message naming it, the value a
       { [A('template-a.conf')]: 'x={{x}}' },
       "config.llm-dev-ops.io/template-a.conf=x={{x}}: needs config.llm-dev-ops.io/file-a.conf naming the template's source namespace",
     ],
-    [
-      { [A('file-a.conf')]: 'ml-service', [A('template-a.conf')]: '{{#if}}' },
-      'config.llm-dev-ops.io/template-a.conf={{#if}}: template does not parse',
-    ],
+    [{ [A('file-a.conf')]: 'ml-service', [A('template-a.conf')]: '{{#if}}' }, 'config.llm-dev-ops.io/template-a.conf={{#if}}: template '],
     [
       { [A('namspaces')]: 'typo' },
       'config.llm-dev-ops.io/namspaces=typo: unknown annotation (known: inject, environment, namespaces, central-url',
@@ -118,7 +115,7 @@ test('malformed AdmissionReviews are decode errors (HTTP 400 in the handler)', (
     { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'x', object: { spec: {} } } },
   ]) {
     assert.throws(
-      () => decodeReview(body),
+      () => mutate(body, context()),
       (e: unknown) => e instanceof ReviewDecodeError && e.code === 'LLMC_ERR_BAD_REVIEW',
     );
   }
@@ -258,4 +255,189 @@ test("vault-role and vault-secret-<name> map onto the agent's Vault flags; files
   assert.match(badPath.status!.message, /^config\.llm-dev-ops\.io\/vault-secret-db=secret\/\.\.\/x: MOUNT\/PATH of a KV v2 secret/);
   const noAddr = mutate(review({ ...base, [A('vault-role')]: 'r', [A('vault-secret-db')]: 'secret/apps/db' }), context()).response;
   assert.match(noAddr.status!.message, /none is configured$/);
+});
+
+test('malformed objects are 400s naming the field: a non-string annotation value, a null container (issue 12 #9)', () => {
+  const bad = (object: unknown, field: string) => {
+    const body = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'Pod' }, object } };
+    assert.throws(
+      () => mutate(body, context()),
+      (e: unknown) => e instanceof ReviewDecodeError && e.code === 'LLMC_ERR_BAD_REVIEW' && e.message.includes(field),
+      field,
+    );
+  };
+  const spec = { containers: [{ name: 'app' }] };
+  bad({ metadata: { annotations: { [A('inject')]: true } }, spec }, 'request.object.metadata.annotations["config.llm-dev-ops.io/inject"]');
+  bad(
+    { metadata: { annotations: { [A('namespaces')]: 7, [A('inject')]: 'true' } }, spec },
+    'metadata.annotations["config.llm-dev-ops.io/namespaces"]',
+  );
+  bad({ metadata: { annotations: [] }, spec }, 'request.object.metadata.annotations');
+  bad({ metadata: { annotations: base }, spec: { containers: [null] } }, 'request.object.spec.containers[0]');
+  bad({ metadata: { annotations: base }, spec: { containers: [{ name: 'a' }, { image: 'x' }] } }, 'request.object.spec.containers[1].name');
+  bad({ metadata: { annotations: base }, spec: { containers: [{ name: 'a', env: [null] }] } }, 'request.object.spec.containers[0].env[0]');
+  bad(
+    { metadata: { annotations: base }, spec: { containers: [{ name: 'a', volumeMounts: {} }] } },
+    'request.object.spec.containers[0].volumeMounts',
+  );
+  bad(
+    { metadata: { annotations: base }, spec: { containers: [{ name: 'a' }], initContainers: [7] } },
+    'request.object.spec.initContainers[0]',
+  );
+  bad({ metadata: { annotations: base }, spec: { containers: [{ name: 'a' }], volumes: [null] } }, 'request.object.spec.volumes[0]');
+  bad(
+    { metadata: { annotations: base }, spec: { containers: [{ name: 'a' }], securityContext: 'x' } },
+    'request.object.spec.securityContext',
+  );
+  bad({ metadata: 'x', spec }, 'request.object.metadata');
+});
+
+test('a mount-path equal to, inside or above an injected path is refused naming the annotation (issue 12 #10)', () => {
+  for (const path of ['/var/run/llm-config', '/var/run/llm-config/', '/var/run/llm-config/files', '/var/run', '/var', '/']) {
+    const { response } = mutate(review({ ...base, [A('mount-path')]: path }), context());
+    assert.equal(response.allowed, false, path);
+    assert.ok(response.status!.message.startsWith(`config.llm-dev-ops.io/mount-path=${path}: `), response.status!.message);
+    assert.match(response.status!.message, /\/var\/run\/llm-config/);
+  }
+  for (const path of ['/var/run/llm-config2', '/etc/app', '/var/run/other']) {
+    assert.equal(mutate(review({ ...base, [A('mount-path')]: path }), context()).response.allowed, true, path);
+  }
+  const initOnly = mutate(review({ ...base, [A('mode')]: 'init-only', [A('mount-path')]: '/var/run/llm-config' }), context());
+  assert.equal(initOnly.response.allowed, false, 'reserved in every mode: switching the mode must not make the pod invalid');
+});
+
+test('file-<name>-mode or -format without its file-<name> says what is wrong (issue 12 #15)', () => {
+  const mode = mutate(review({ ...base, [A('file-a.txt-mode')]: '0400' }), context()).response;
+  assert.equal(
+    mode.status?.message,
+    'config.llm-dev-ops.io/file-a.txt-mode=0400: a mode for the file "a.txt", which is not declared: add config.llm-dev-ops.io/file-a.txt naming its source (a namespace or namespace/key)',
+  );
+  const format = mutate(review({ ...base, [A('file-a.txt-format')]: 'raw' }), context()).response;
+  assert.match(
+    format.status!.message,
+    /^config\.llm-dev-ops\.io\/file-a\.txt-format=raw: a format for the file "a\.txt", which is not declared/,
+  );
+});
+
+test('readability for apps that are not the agent uid: --readable-by=all without fsGroup; warnings for modes they could not read (issue 12 #6)', () => {
+  const initAndAgent = (response: ReturnType<typeof mutate>) => {
+    const ops = patchOf(response);
+    return ops.find((op: { path: string }) => op.path === '/spec/initContainers').value as Array<{ name: string; args: string[] }>;
+  };
+  const without = mutate(review(base), context());
+  for (const container of initAndAgent(without)) assert.ok(container.args.includes('--readable-by=all'), container.name);
+  assert.equal(without.response.warnings, undefined);
+  const withGroup = mutate(review(base, { securityContext: { fsGroup: 2000 } }), context());
+  for (const container of initAndAgent(withGroup)) {
+    assert.ok(!container.args.some((a) => a.startsWith('--readable-by')), `${container.name}: group is the agent's default`);
+    assert.ok(container.args.includes('--file-mode=0440'));
+  }
+
+  const file = { ...base, [A('file-a.txt')]: 'ml-service', [A('file-a.txt-mode')]: '0400' };
+  const noGroupRead = mutate(review(file, { securityContext: { fsGroup: 2000 } }), context()).response;
+  assert.equal(noGroupRead.allowed, true);
+  assert.deepEqual(noGroupRead.warnings, [
+    'config.llm-dev-ops.io/file-a.txt-mode=0400: app containers read the files through the pod\'s fsGroup (2000), and this mode has no group read bit (0040), so "a.txt" is unreadable to them unless they run as uid 65532; use e.g. "0440"',
+  ]);
+  const widened = mutate(review(file), context()).response;
+  assert.deepEqual(widened.warnings, [
+    'config.llm-dev-ops.io/file-a.txt-mode=0400: the pod has no securityContext.fsGroup, so files are made readable by all (mode 0444 added) for app containers that run as another uid than 65532; set fsGroup to keep "a.txt" group-only',
+  ]);
+  const sameUid = mutate(review(file, { securityContext: { fsGroup: 2000, runAsUser: 65532 } }), context()).response;
+  assert.equal(sameUid.warnings, undefined, 'apps running as the agent uid read the owner bits');
+  const groupOk = mutate(review({ ...file, [A('file-a.txt-mode')]: '0440' }, { securityContext: { fsGroup: 2000 } }), context()).response;
+  assert.equal(groupOk.warnings, undefined);
+});
+
+function workloadReview(kind: string, annotations: Record<string, string>, extra: Record<string, unknown> = {}) {
+  const template = { metadata: { annotations }, spec: { containers: [{ name: 'app', image: 'app' }] } };
+  const spec = kind === 'CronJob' ? { schedule: '* * * * *', jobTemplate: { spec: { template } } } : { template };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'u-2',
+      kind: { group: 'apps', version: 'v1', kind },
+      operation: 'CREATE',
+      namespace: 'apps',
+      object: { metadata: { name: 'w' }, spec },
+      ...extra,
+    },
+  };
+}
+
+test('pod templates of workloads are validated at admission with the pod messages and warnings, never patched (issue 13 #7)', () => {
+  const bad = { ...base, [A('poll-interval')]: 'soon' };
+  const podMessage = mutate(review(bad), context()).response.status?.message;
+  assert.equal(podMessage, 'config.llm-dev-ops.io/poll-interval=soon: not a duration (e.g. 30s, 5m, 1h30m, 250ms)');
+  for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']) {
+    const denied = mutate(workloadReview(kind, bad), context()).response;
+    assert.deepEqual(denied, { uid: 'u-2', allowed: false, status: { code: 400, message: podMessage } }, kind);
+    const fine = mutate(workloadReview(kind, { ...base, [A('reload-process')]: 'nginx' }), context()).response;
+    assert.equal(fine.allowed, true, kind);
+    assert.equal(fine.patch, undefined, `${kind}: validation only, never a patch`);
+    assert.equal(fine.patchType, undefined);
+    assert.match(fine.warnings?.[0] ?? '', /shareProcessNamespace: true/, `${kind}: the same warnings as for its pods`);
+  }
+  const notAnnotated = mutate(workloadReview('Deployment', {}), context()).response;
+  assert.deepEqual(notAnnotated, { uid: 'u-2', allowed: true });
+});
+
+test('templates on UPDATE: judged only when the template changed; never while being deleted; other kinds pass', () => {
+  const bad = { ...base, [A('poll-interval')]: 'soon' };
+  const old = workloadReview('Deployment', bad).request.object;
+  const unchanged = workloadReview('Deployment', bad, { operation: 'UPDATE', oldObject: old });
+  assert.equal(mutate(unchanged, context()).response.allowed, true, 'scaling a Deployment is not blocked by what its template says');
+  const changed = workloadReview('Deployment', bad, { operation: 'UPDATE', oldObject: workloadReview('Deployment', base).request.object });
+  assert.equal(mutate(changed, context()).response.allowed, false);
+  const deleting = workloadReview('Deployment', bad);
+  (deleting.request.object.metadata as Record<string, unknown>).deletionTimestamp = '2026-11-30T00:00:00Z';
+  assert.equal(mutate(deleting, context()).response.allowed, true);
+  assert.equal(mutate(workloadReview('Deployment', bad, { operation: 'DELETE' }), context()).response.allowed, true);
+  assert.equal(mutate(workloadReview('ConfigMap', bad), context()).response.allowed, true);
+  const kubeSystem = workloadReview('Deployment', bad);
+  kubeSystem.request.namespace = 'kube-system';
+  assert.equal(mutate(kubeSystem, context()).response.allowed, true);
+  const malformed = workloadReview('CronJob', base);
+  (malformed.request.object.spec as any).jobTemplate.spec.template.spec.containers = [null];
+  assert.throws(
+    () => mutate(malformed, context()),
+    (e: unknown) =>
+      e instanceof ReviewDecodeError && e.message.startsWith('request.object.spec.jobTemplate.spec.template.spec.containers[0]: '),
+  );
+});
+
+test("one definition per sync setting: the annotation table and the webhook's defaults use the agent's own rows", async () => {
+  const { ANNOTATIONS } = await import('../../webhook/annotations.ts');
+  const { syncOptionTable } = await import('../../src/options/sync-options.ts');
+  const { agentOptionTable } = await import('../../agent/agent-options.ts');
+  const shared = [
+    ['environment', 'environment'],
+    ['namespaces', 'namespaces'],
+    ['central-url', 'centralUrl'],
+    ['sync-mode', 'syncMode'],
+    ['poll-interval', 'pollInterval'],
+    ['vault-role', 'vaultRole'],
+  ] as const;
+  for (const [annotation, key] of shared) {
+    assert.equal(ANNOTATIONS[annotation].parser, syncOptionTable[key].parser, annotation);
+    assert.equal(agentOptionTable[key].parser, syncOptionTable[key].parser, key);
+  }
+  for (const key of ['environment', 'syncMode', 'pollInterval'] as const) {
+    assert.equal(injectionOptionTable[key].parser, syncOptionTable[key].parser, key);
+    assert.equal(injectionOptionTable[key].defaultText, syncOptionTable[key].defaultText, key);
+  }
+  for (const [annotation, key] of [
+    ['reload-url', 'reloadUrl'],
+    ['reload-signal', 'reloadSignal'],
+    ['reload-process', 'reloadProcess'],
+  ] as const)
+    assert.equal(ANNOTATIONS[annotation].parser, agentOptionTable[key].parser, annotation);
+  for (const [annotation, key] of [
+    ['mode', 'mode'],
+    ['mount-path', 'mountPath'],
+    ['cpu-limit', 'cpuLimit'],
+    ['memory-request', 'memoryRequest'],
+  ] as const)
+    assert.equal(ANNOTATIONS[annotation].parser, injectionOptionTable[key].parser, annotation);
 });

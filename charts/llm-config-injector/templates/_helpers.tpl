@@ -1,25 +1,51 @@
-{{/* Names and labels shared by every template. */}}
-{{- define "llmc.name" -}}llm-config-injector{{- end }}
+{{/* Names and labels shared by every template. Every templated string is quoted:
+     values are user text, and YAML reads `a: b`, `#x`, `*x` or `{}` as something else. */}}
+{{- define "llmc.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
 
+{{/* The conventional fullname: no repetition when the release name already contains the name. */}}
 {{- define "llmc.fullname" -}}
-{{- if contains "llm-config-injector" .Release.Name }}{{ .Release.Name | trunc 63 | trimSuffix "-" }}{{ else }}{{ printf "%s-llm-config-injector" .Release.Name | trunc 63 | trimSuffix "-" }}{{ end }}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{- define "llmc.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "llmc.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "llmc.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end }}
 
 {{- define "llmc.labels" -}}
 {{ include "llmc.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | quote }}
+{{- range $key, $value := .Values.commonLabels }}
+{{ $key | quote }}: {{ $value | quote }}
+{{- end }}
 {{- end }}
 
-{{- define "llmc.tlsSecret" -}}{{ include "llmc.fullname" . }}-tls{{- end }}
+{{- define "llmc.tlsSecret" -}}
+{{- if eq .Values.tls.mode "existing-secret" }}{{ .Values.tls.existingSecret }}{{ else }}{{ include "llmc.fullname" . }}-tls{{ end }}
+{{- end }}
+
+{{/* The port the webhook listens on: its own on the node's network. */}}
+{{- define "llmc.port" -}}
+{{- if .Values.hostNetwork.enabled }}{{ .Values.hostNetwork.port }}{{ else }}{{ .Values.webhook.port }}{{ end }}
+{{- end }}
 
 {{/* The API server needs RBAC only for namespace defaults and self-managed TLS. */}}
 {{- define "llmc.needsApi" -}}
 {{- if or .Values.webhook.namespaceDefaults (eq .Values.tls.mode "self-managed") }}true{{ end }}
 {{- end }}
+
+{{/* Object names of self-managed TLS: the shared Secret and its Lease (webhook/kube-api.ts derives them from --service-name). */}}
+{{- define "llmc.selfManagedSecret" -}}{{ include "llmc.fullname" . }}-self-managed-tls{{- end }}

@@ -1,0 +1,47 @@
+// `llm-config webhook` on an address it cannot take (a port already in use) stops with
+// one line naming the flag and the address, as the agent does, not a raw stack trace.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { generateTlsMaterial } from '../../webhook/tls-material.ts';
+import { CliProcess, tempDir } from '../helpers/cli-process.ts';
+
+test('webhook --addr on a port already in use: exit 2 and one line naming --addr and the address', async (t) => {
+  const dir = await tempDir(t);
+  const material = await generateTlsMaterial({
+    commonName: 'in-use',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    validityDays: 1,
+  });
+  await writeFile(join(dir, 'tls.key'), material.keyPem);
+  await writeFile(join(dir, 'tls.crt'), material.certPem);
+  const holder = createServer().listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  t.after(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+  const { port } = holder.address() as AddressInfo;
+  const webhook = new CliProcess([
+    'webhook',
+    '--addr',
+    `127.0.0.1:${port}`,
+    '--tls-cert-file',
+    join(dir, 'tls.crt'),
+    '--tls-key-file',
+    join(dir, 'tls.key'),
+    '--no-namespace-defaults',
+    '--central-url',
+    'http://central:8080',
+  ]);
+  assert.equal(await webhook.exitCode(), 2);
+  const stderr = webhook.stderrText.join('\n');
+  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+  assert.equal(
+    webhook.stderrText.at(-1),
+    `llm-config webhook: --addr=127.0.0.1:${port}: an address this process can listen on (EADDRINUSE)`,
+  );
+});

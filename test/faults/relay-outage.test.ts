@@ -1,0 +1,129 @@
+// Upstream away for RELAY_OUTAGE_SECONDS (default 60): an agent behind the relay
+// reads continuously and never fails; the relay keeps serving its last-known-good
+// (marked stale); a relay restarted in the middle of the outage serves it again from
+// --state-dir, is ready, and a new pod's init succeeds against it. When upstream is
+// back, a write reaches the agent.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { CliProcess, spawnCli, tempDir, waitFor, writeValue } from '../helpers/cli-process.ts';
+
+const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
+const SECONDS = Number(process.env.RELAY_OUTAGE_SECONDS ?? 60);
+
+test(`relay through a ${SECONDS} s upstream outage, restarted in the middle of it`, { timeout: (SECONDS + 180) * 1000 }, async (t) => {
+  const dir = await tempDir(t);
+  const data = join(dir, 'central.json');
+  const central = spawnCli(t, ['dev-server', '--addr', '127.0.0.1:0', '--seed', SEED, '--data', data]);
+  const centralUrl = await central.listeningUrl();
+  const relayArgs = (addr: string) => [
+    'relay',
+    '--central-url',
+    centralUrl,
+    '--auth',
+    'none',
+    '--addr',
+    addr,
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--poll-interval',
+    '1s',
+    '--namespaces',
+    'ml-service,team/ml',
+    '--state-dir',
+    join(dir, 'relay-state'),
+  ];
+  let relay = spawnCli(t, relayArgs('127.0.0.1:0'));
+  const started = await relay.waitForLog((l) => l.msg === 'relay started', 20_000);
+  const relayAddr = String(started.http);
+  const relayUrl = `http://${relayAddr}`;
+  await waitFor(async () => ((await fetch(`http://${String(started.admin)}/readyz`)).ok ? true : undefined), 10_000);
+  const agent = spawnCli(t, [
+    'agent',
+    '--central-url',
+    relayUrl,
+    '--namespaces',
+    'ml-service,team/ml',
+    '--output-dir',
+    join(dir, 'files'),
+    '--cache-dir',
+    join(dir, 'cache'),
+    '--http-addr',
+    '127.0.0.1:0',
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--socket',
+    'off',
+  ]);
+  const agentUrl = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started', 20_000)).http)}`;
+  await agent.waitForLog((l) => l.msg === 'watch stream connected', 20_000);
+  const expected = await waitFor(async () => {
+    const r = await fetch(`${agentUrl}/v1/values/ml-service/model`);
+    return r.ok ? r.text() : undefined;
+  }, 10_000);
+
+  let running = true;
+  const counts = { reads: 0, failed: 0 };
+  const reader = (async () => {
+    while (running) {
+      const response = await fetch(`${agentUrl}/v1/values/ml-service/model`).catch(() => undefined);
+      counts.reads++;
+      if (response?.status !== 200 || (await response.text()) !== expected) counts.failed++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+
+  const port = new URL(centralUrl).port;
+  await central.stop();
+  const outageStart = Date.now();
+  const stale = await waitFor(async () => {
+    const r = await fetch(`${relayUrl}/api/v1/configs/ml-service`);
+    return r.headers.get('x-config-stale') === 'true' ? r : undefined;
+  }, 15_000);
+  assert.equal(stale.status, 200, 'last-known-good served during the outage');
+  assert.equal(stale.headers.get('warning'), '110 - "Response is Stale"');
+
+  // Half way through: the relay restarts (same address), from its state only.
+  await waitFor(() => (Date.now() - outageStart >= (SECONDS * 1000) / 2 ? true : undefined), SECONDS * 1000);
+  assert.equal(await relay.stop(), 0, 'SIGTERM: exit 0');
+  relay = spawnCli(t, relayArgs(relayAddr));
+  const restarted = await relay.waitForLog((l) => l.msg === 'relay started', 20_000);
+  assert.ok(relay.logs.some((l) => l.msg === 'restored last-known-good state' && l.namespaces === 2));
+  const ready = await fetch(`http://${String(restarted.admin)}/readyz`);
+  assert.equal(ready.status, 200, await ready.text());
+  const fromState = await fetch(`${relayUrl}/api/v1/configs/ml-service`);
+  assert.equal(fromState.status, 200);
+  assert.equal(fromState.headers.get('x-config-stale'), 'true');
+  assert.ok(((await fromState.json()) as Array<{ key: string }>).some((e) => e.key === 'model'));
+  // A new pod starts while upstream is still down: its init container gets everything from the relay.
+  const init = new CliProcess([
+    'init',
+    '--central-url',
+    relayUrl,
+    '--namespaces',
+    'ml-service,team/ml',
+    '--output-dir',
+    join(dir, 'new-pod', 'files'),
+    '--cache-dir',
+    join(dir, 'new-pod', 'cache'),
+  ]);
+  assert.equal(await init.exitCode(60_000), 0, init.stderrText.join('\n'));
+
+  await waitFor(() => (Date.now() - outageStart >= SECONDS * 1000 ? true : undefined), SECONDS * 1000);
+  running = false;
+  await reader;
+  t.diagnostic(`${counts.reads} agent reads through the outage, ${counts.failed} failed`);
+  assert.equal(counts.failed, 0);
+  assert.ok(counts.reads > 0);
+
+  const back = spawnCli(t, ['dev-server', '--addr', `127.0.0.1:${port}`, '--data', data]);
+  await back.listeningUrl();
+  await writeValue(centralUrl, 'ml-service', 'model', 'after-outage');
+  await waitFor(
+    async () => ((await (await fetch(`${agentUrl}/v1/values/ml-service/model`)).text()) === 'after-outage' ? true : undefined),
+    90_000,
+  );
+  const fresh = await fetch(`${relayUrl}/api/v1/configs/ml-service`);
+  assert.equal(fresh.headers.get('x-config-stale'), null, 'no longer stale');
+});
