@@ -180,7 +180,7 @@ async function loadSnapshot(sync: SyncContext, cacheDir: string, logger: Logger)
       logger.info({ cacheDir }, 'no snapshot; starting cold');
       return undefined;
     }
-    sync.store.restore(snapshot.namespaces, snapshot.revision, snapshot.changedAt, snapshot.loaded);
+    sync.store.restore(snapshot.namespaces, snapshot.revision, snapshot.changedAt, snapshot.loaded, snapshot.retired);
     if (snapshot.sealedUnreadable)
       logger.warn({ reason: snapshot.sealedUnreadable }, 'sealed secrets in the snapshot not restored; reading them from Vault');
     logger.info(

@@ -8,7 +8,7 @@
 import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { chmod, lstat, rm, stat, access, constants, readFile, realpath } from 'node:fs/promises';
+import { chmod, lstat, rm, stat, access, constants } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { InvalidSettingError } from '../src/errors.ts';
@@ -71,49 +71,36 @@ export async function listenSocket(handler: RequestListener, path: string, mode 
 /**
  * Whoever can write the socket's directory can rename the socket away and bind their
  * own, then read every client's requests (bearer tokens included). Like ssh-agent and
- * gpg-agent, refuse a directory another uid can write: owned by someone other than this
- * process's uid or root, or group/other-writable without the sticky bit. The one
- * exception is a volume mounted at the directory: kubelet makes an emptyDir 0777
- * (2777 with fsGroup) owned by root, and only the pod's own containers can reach it.
+ * gpg-agent, refuse a directory another uid controls: one owned by a uid other than this
+ * process's or root, or one of ours that group or others can write without the sticky
+ * bit. A root-owned directory is root's decision and only root can make one: kubelet
+ * makes the injected emptyDir 0777 (2777 with fsGroup) owned by root, and only the pod's
+ * own containers can reach it, so that stays accepted.
  */
-export async function checkSocketDirectory(path: string): Promise<void> {
+export async function checkSocketDirectory(path: string, uid = process.getuid?.()): Promise<void> {
   const dir = dirname(path);
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw new InvalidSettingError('--socket', path, `a path in an existing directory (${dir} does not exist)`);
   await access(dir, constants.W_OK).catch(() => {
     throw new InvalidSettingError('--socket', path, `a path in a writable directory (${dir} is not writable)`);
   });
-  const uid = process.getuid?.();
-  if (uid === undefined) return;
+  if (uid === undefined || info.uid === 0) return;
   const takeover = 'who could replace the socket and read the requests of its clients, tokens included';
-  if (info.uid !== uid && info.uid !== 0) {
+  if (info.uid !== uid) {
     throw new InvalidSettingError(
       '--socket',
       path,
       `a path in a directory owned by this agent's uid (${uid}) or root (${dir} is owned by uid ${info.uid}, ${takeover})`,
     );
   }
-  const writableByOthers = (info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0;
-  if (writableByOthers && !(await isMountPoint(dir))) {
+  if ((info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0) {
     const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
     throw new InvalidSettingError(
       '--socket',
       path,
-      `a path in a directory only its owner can write, a sticky one, or a pod volume (${dir} is mode ${mode}: writable by group or others without the sticky bit, ${takeover})`,
+      `a path in a directory only its owner can write, or a sticky one (${dir} is mode ${mode}: writable by group or others, ${takeover})`,
     );
   }
-}
-
-/** True when `dir` is where a filesystem is mounted (a volume), per /proc/self/mountinfo. */
-async function isMountPoint(dir: string): Promise<boolean> {
-  const [table, real] = await Promise.all([readFile('/proc/self/mountinfo', 'utf8').catch(() => ''), realpath(dir)]);
-  // Field 5 is the mount point, with space, tab, newline and backslash written as octal escapes.
-  const decodeField = (field: string): string =>
-    field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
-  return table.split('\n').some((line) => {
-    const field = line.split(' ')[4];
-    return field !== undefined && decodeField(field) === real;
-  });
 }
 
 async function replaceStaleSocket(path: string): Promise<void> {

@@ -32,12 +32,19 @@ const BARE = /(?:^|[\s;}])import\s*(['"])([^'"\n]+)\1/g;
 const DYNAMIC = /\bimport\s*\(\s*([^)]*?)\s*\)/g;
 /** `require('x')` through createRequire: Node ≥ 22.12 loads ES modules that way too (lazy, synchronous loading). */
 const REQUIRE = /(?:^|[^.\w])require\s*\(\s*(['"])([^'"\n]+)\1\s*\)/g;
+const ANY_REQUIRE = /(?:^|[^.\w])require\s*\(\s*([^)]*?)\s*\)/g;
 
 function specifiersOf(file: string, code: string): { specifier: string; dynamic: boolean }[] {
   const found: { specifier: string; dynamic: boolean }[] = [];
   for (const m of code.matchAll(STATIC)) found.push({ specifier: m[2]!, dynamic: false });
   for (const m of code.matchAll(BARE)) found.push({ specifier: m[2]!, dynamic: false });
   for (const m of code.matchAll(REQUIRE)) found.push({ specifier: m[2]!, dynamic: true });
+  for (const m of code.matchAll(ANY_REQUIRE)) {
+    const line = code.slice(code.lastIndexOf('\n', m.index) + 1, m.index).trim();
+    if (line.startsWith('//') || line.startsWith('*')) continue;
+    if (!/^(['"])[^'"]+\1$/.test(m[1]!))
+      throw new Error(`${file}: require(${m[1]}) has a computed specifier; image-prune cannot follow it (use a literal)`);
+  }
   for (const m of code.matchAll(DYNAMIC)) {
     const line = code.slice(code.lastIndexOf('\n', m.index) + 1, m.index).trim();
     if (line.startsWith('//') || line.startsWith('*')) continue;

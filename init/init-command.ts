@@ -66,6 +66,7 @@ export const initCommand = defineCommand({
         },
       });
       const deadline = Date.now() + options.initTimeout;
+      await rememberRetiredIds(sync, options.cacheDir, logger);
       const fetched = await fetchAll(engine, sync, options.initTimeout, context.signal, logger);
       if (!fetched.ok) await fallBackToSnapshot(sync, options.cacheDir, options.allowStale, fetched, logger);
       if (sync.vault) await fetchSecrets(sync, options.environment, Math.max(1000, deadline - Date.now()), context.signal, logger);
@@ -142,6 +143,19 @@ async function fetchAll(
   }
 }
 
+/**
+ * A snapshot left by an earlier run (a restarted pod) remembers ids that were replaced:
+ * a lagging replica answering init must not bring them back. Its data is not used here
+ * (a fresh answer is newer); an unreadable snapshot just leaves the memory empty.
+ */
+async function rememberRetiredIds(sync: SyncContext, cacheDir: string, logger: Logger): Promise<void> {
+  const snapshot = await readSnapshot(cacheDir, sync.identity).catch((error: unknown) => {
+    logger.debug({ err: describeError(error) }, 'snapshot unreadable; no memory of replaced ids');
+    return undefined;
+  });
+  if (snapshot !== undefined) sync.store.rememberRetired(snapshot.retired);
+}
+
 async function fallBackToSnapshot(
   sync: SyncContext,
   cacheDir: string,
@@ -156,7 +170,13 @@ async function fallBackToSnapshot(
   if (snapshot === undefined) throw new InitFailedError(`${reason}; and there is no snapshot in ${cacheDir} to start from (--allow-stale)`);
   // Namespaces fetched just now are newer than the snapshot: keep them, take the rest from it.
   const fromSnapshot = new Map([...snapshot.namespaces].filter(([ns]) => failed.includes(ns)));
-  sync.store.restore(fromSnapshot, Math.max(snapshot.revision, sync.store.view.revision), snapshot.changedAt, snapshot.loaded);
+  sync.store.restore(
+    fromSnapshot,
+    Math.max(snapshot.revision, sync.store.view.revision),
+    snapshot.changedAt,
+    snapshot.loaded,
+    snapshot.retired,
+  );
   logger.warn(
     { reason, snapshotSavedAt: new Date(snapshot.savedAt).toISOString() },
     'central API unavailable; starting from the snapshot (--allow-stale)',

@@ -37,6 +37,10 @@ export type NamespaceSlotsOptions = {
   readonly pollIntervalMs: number;
   readonly idleTimeoutMs: number;
   readonly maxSlots: number;
+  /** Most slots one identity may have created that nobody else reads (default: no limit). */
+  readonly maxPerClient?: number;
+  /** A slot only its creator reads and upstream answered empty (likely a made-up name) is dropped this soon (default 60 s). */
+  readonly emptyIdleMs?: number;
   /** How long a first reader waits for the first upstream answer before getting 503. */
   readonly firstLoadWaitMs: number;
   /** A slot kept current by an upstream stream is still listed this often (the agent's full resync). */
@@ -48,6 +52,8 @@ export type NamespaceSlotsOptions = {
   readonly onRefused?: (refusal: Refusal) => void;
 };
 
+const EMPTY_IDLE_MS = 60_000;
+
 export class NamespaceSlots {
   readonly #o: NamespaceSlotsOptions;
   readonly #slots = new Map<string, Slot>();
@@ -57,6 +63,8 @@ export class NamespaceSlots {
   readonly #setListeners = new Set<(environment: Environment) => void>();
   readonly #abort = new AbortController();
   readonly #inflight = new Set<Promise<void>>();
+  /** identity → slots it created that nobody else reads. */
+  readonly #owned = new Map<string, number>();
   // A random start per process: an event id from another replica or an earlier life
   // never falls inside this one's log, so such a client gets a fresh snapshot.
   #revision = Math.floor(Math.random() * 2 ** 32) * 1000;
@@ -71,6 +79,10 @@ export class NamespaceSlots {
   constructor(options: NamespaceSlotsOptions) {
     this.#o = options;
     this.#pacing = new Pacing(options.pollIntervalMs);
+  }
+
+  get #emptyIdleMs(): number {
+    return Math.min(this.#o.idleTimeoutMs, this.#o.emptyIdleMs ?? EMPTY_IDLE_MS);
   }
 
   get revision(): number {
@@ -136,6 +148,35 @@ export class NamespaceSlots {
     return slot;
   }
 
+  /**
+   * The slot for a read by `owner` (a service account, or a client address): a new slot
+   * counts against its creator's cap until another identity reads it; existing slots,
+   * preloaded or synced for others, never count.
+   */
+  demandBy(environment: Environment, namespace: string, owner: string): Slot | 'full' | 'client-cap' {
+    const existing = this.#slots.get(slotKey(environment, namespace));
+    if (existing !== undefined) {
+      if (existing.owner !== undefined && existing.owner !== owner) this.#release(existing);
+      existing.lastDemandAt = Date.now();
+      return existing;
+    }
+    const owned = this.#owned.get(owner) ?? 0;
+    if (owned >= (this.#o.maxPerClient ?? Number.POSITIVE_INFINITY)) return 'client-cap';
+    const slot = this.demand(environment, namespace);
+    if (slot === undefined) return 'full';
+    slot.owner = owner;
+    this.#owned.set(owner, owned + 1);
+    return slot;
+  }
+
+  #release(slot: Slot): void {
+    if (slot.owner === undefined) return;
+    const left = (this.#owned.get(slot.owner) ?? 1) - 1;
+    if (left > 0) this.#owned.set(slot.owner, left);
+    else this.#owned.delete(slot.owner);
+    slot.owner = undefined;
+  }
+
   /** True once the slot holds data; waits for its first upstream answer (bounded) when it has none yet. */
   async ready(slot: Slot): Promise<boolean> {
     if (slot.store.loaded) return true;
@@ -183,7 +224,7 @@ export class NamespaceSlots {
 
   start(): void {
     this.#loop ??= this.#run();
-    const every = Math.max(500, Math.min(this.#o.idleTimeoutMs / 2, 30_000));
+    const every = Math.max(500, Math.min(this.#emptyIdleMs / 2, 30_000));
     this.#sweeper = setInterval(() => this.#sweep(), every);
     this.#sweeper.unref();
   }
@@ -328,7 +369,10 @@ export class NamespaceSlots {
   #sweep(): void {
     const now = Date.now();
     for (const slot of [...this.#slots.values()]) {
-      if (slot.pinned || slot.streams > 0 || now - slot.lastDemandAt < this.#o.idleTimeoutMs) continue;
+      const emptyAndOwned = slot.owner !== undefined && slot.store.loaded && slot.data.size === 0;
+      const idleMs = emptyAndOwned ? this.#emptyIdleMs : this.#o.idleTimeoutMs;
+      if (slot.pinned || slot.streams > 0 || now - slot.lastDemandAt < idleMs) continue;
+      this.#release(slot);
       this.#slots.delete(slot.key);
       this.#etags.get(slot.environment)?.delete(slot.namespace);
       this.#changed(slot.environment);

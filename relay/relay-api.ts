@@ -83,14 +83,25 @@ export function createRelayApi(ctx: RelayApiContext) {
     if (!verdict.ok) {
       if (verdict.status !== 503) ctx.metrics.denied.inc({ code: String(verdict.status) });
       const headers: Record<string, string> =
-        verdict.status === 401 ? { 'www-authenticate': 'Bearer' } : verdict.status === 503 ? { 'retry-after': '5' } : {};
+        verdict.status === 401
+          ? { 'www-authenticate': 'Bearer' }
+          : verdict.status === 503
+            ? { 'retry-after': String(verdict.retryAfterSeconds ?? 5) }
+            : {};
       return { reply: error(verdict.status, verdict.message, headers) };
     }
     const slots: Slot[] = [];
+    const { reader } = verdict;
+    const owner = reader.serviceAccount === undefined ? reader.id : `${reader.namespace}/${reader.serviceAccount}`;
     for (const namespace of namespaces) {
-      const slot = ctx.slots.demand(environment, namespace);
-      if (slot === undefined)
+      const slot = ctx.slots.demandBy(environment, namespace, owner);
+      if (slot === 'full')
         return { reply: error(503, `the relay already syncs its maximum of namespaces (--max-namespaces)`, { 'retry-after': '60' }) };
+      if (slot === 'client-cap') {
+        ctx.metrics.denied.inc({ code: '429' });
+        const message = `${owner} already made the relay sync its maximum of namespaces nobody else reads (--max-namespaces-per-client); "${namespace}" is not synced`;
+        return { reply: error(429, message, { 'retry-after': '60' }) };
+      }
       slots.push(slot);
     }
     const ready = await Promise.all(slots.map((s) => ctx.slots.ready(s)));

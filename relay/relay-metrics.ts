@@ -35,8 +35,14 @@ export function createRelayMetrics(registry: Registry) {
     streams: new Gauge({ name: 'llm_config_relay_watch_streams', help: 'Open watch streams from agents.', registers }),
     tokenReviews: new Counter({
       name: 'llm_config_relay_token_reviews_total',
-      help: 'TokenReviews sent to the Kubernetes API, by result (authenticated, rejected, error).',
+      help: 'Token checks by result: authenticated, rejected, error, timeout (reviews sent); prefiltered, throttled (none sent).',
       labelNames: ['result'] as const,
+      registers,
+    }),
+    revoked: new Counter({
+      name: 'llm_config_relay_streams_revoked_total',
+      help: 'Open watch streams ended because access was revoked (denied: annotation or namespace change) or the token expired.',
+      labelNames: ['reason'] as const,
       registers,
     }),
     denied: new Counter({

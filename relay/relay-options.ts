@@ -61,6 +61,11 @@ export const relayOptionTable = {
     'A namespace nobody read or watched for this long stops being synced (preloaded ones stay).',
   ),
   maxNamespaces: option(p.integer(1, 100_000), '2000', 'Most (namespace, environment) pairs held at once; more are refused with 503.'),
+  maxNamespacesPerClient: option(
+    p.integer(1, 100_000),
+    '50',
+    'Most pairs one service account (or client address with --auth none) may make the relay sync that nobody else reads; more: 429.',
+  ),
   addr: option(p.listenAddress, '0.0.0.0:8080', 'Address agents connect to (the API of the dev-server, read-only).'),
   adminAddr: option(p.listenAddress, '0.0.0.0:9102', '/healthz, /readyz, /metrics, /status and /fleet; never a value.'),
   pingInterval: option(p.duration({ min: 10 }), '15s', 'Heartbeat comment interval on watch streams.'),
@@ -77,6 +82,16 @@ export const relayOptionTable = {
     'kubernetes: agents present a service-account token (TokenReview); none: anyone may read every namespace.',
   ),
   tokenAudience: option(p.text, 'llm-config', 'Audience the agents’ projected tokens must carry.'),
+  tokenReviewTimeout: option(
+    p.duration({ min: 100 }),
+    '5s',
+    'Longest wait for one TokenReview; beyond it the agent gets 503 with Retry-After (and retries).',
+  ),
+  tokenReviewRps: option(
+    p.integer(1, 10_000),
+    '50',
+    'Most TokenReviews of unseen tokens per second (burst of the same size), at most 32 at once; beyond: 503, Retry-After 1.',
+  ),
   defaultAllowed: option(
     globList,
     '-',

@@ -36,7 +36,7 @@ async function readPem(setting: string, path: string | undefined): Promise<strin
   });
 }
 
-async function upstreamClients(options: RelayOptions, logger: Logger) {
+async function upstreamClients(options: RelayOptions, logger: Logger, budget: UpstreamBudget) {
   const token = options.tokenFile === undefined ? undefined : new WatchedFile(options.tokenFile, { logger });
   await token?.start().catch((error: NodeJS.ErrnoException) => {
     throw new InvalidSettingError('--token-file', options.tokenFile!, `a readable token file (${error.code ?? 'unreadable'})`);
@@ -56,6 +56,8 @@ async function upstreamClients(options: RelayOptions, logger: Logger) {
     requestTimeoutMs: options.requestTimeout,
     maxBodyBytes: options.maxResponseBytes,
     userAgent: USER_AGENT.replace('sidecar', 'relay'),
+    // The budget is enforced where requests leave, not only where they are scheduled.
+    beforeSend: (signal) => budget.acquire(signal),
   });
   return {
     client,
@@ -103,7 +105,13 @@ async function accessControl(options: RelayOptions, kube: KubeConfigLike | undef
     import('./access-control.ts'),
     import('./token-auth.ts'),
   ]);
-  const reviewer = new TokenReviewer({ api: kube.makeApiClient(AuthenticationV1Api), audience: options.tokenAudience, logger, metrics });
+  const reviewer = new TokenReviewer({
+    api: kube.makeApiClient(AuthenticationV1Api),
+    audience: options.tokenAudience,
+    logger,
+    metrics,
+    limits: { timeoutMs: options.tokenReviewTimeout, reviewsPerSecond: options.tokenReviewRps },
+  });
   const namespaces = new NamespaceDefaults(kube, logger);
   namespaces.start().catch((error: unknown) => logger.warn({ err: describeError(error) }, 'namespace informer not started; it retries'));
   const access = new KubernetesAccess({ reviewer, namespaces, defaultAllowed: options.defaultAllowed, logger });
@@ -124,6 +132,25 @@ async function stateSecret(options: RelayOptions, kube: KubeConfigLike | undefin
   return new StateSecret({ api: kube.makeApiClient(CoreV1Api), name: options.stateSecret, namespace, replica: hostname(), logger });
 }
 
+/**
+ * Ready means every preloaded namespace is loaded (SPEC §4: from upstream or the state).
+ * Demand-driven ones never block readiness (a made-up name would hold the replica out
+ * of the Service); the reason says how many of them are not loaded.
+ */
+function servingReason(slots: NamespaceSlots): string {
+  let preloaded = 0;
+  let demanded = 0;
+  let cold = 0;
+  for (const slot of slots.slots()) {
+    if (slot.pinned) preloaded++;
+    else {
+      demanded++;
+      if (!slot.store.loaded) cold++;
+    }
+  }
+  return `serving: ${preloaded} preloaded namespaces loaded; ${demanded} on demand, ${cold} of them not loaded yet`;
+}
+
 const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 export async function startRelay(
@@ -132,10 +159,10 @@ export async function startRelay(
 ): Promise<RunningRelay> {
   const registry = createRegistry({ processMetrics: true });
   const metrics = createRelayMetrics(registry);
-  const upstream = await upstreamClients(options, logger);
+  const budget = new UpstreamBudget(options.upstreamRps);
+  const upstream = await upstreamClients(options, logger, budget);
   const cleanups: Array<() => Promise<unknown>> = [() => upstream.close()];
   try {
-    const budget = new UpstreamBudget(options.upstreamRps);
     const onRefused = refusalReporter(logger, createSyncMetrics(registry));
     const slots = new NamespaceSlots({
       client: upstream.client,
@@ -143,6 +170,7 @@ export async function startRelay(
       pollIntervalMs: options.pollInterval,
       idleTimeoutMs: options.idleTimeout,
       maxSlots: options.maxNamespaces,
+      maxPerClient: options.maxNamespacesPerClient,
       firstLoadWaitMs: options.requestTimeout,
       resyncIntervalMs: options.resyncInterval,
       backoff: { baseMs: options.backoffBase, capMs: options.backoffMax },
@@ -188,7 +216,7 @@ export async function startRelay(
     const { access, stop: stopAccess } = await accessControl(options, options.auth === 'kubernetes' ? kube : undefined, logger, metrics);
     cleanups.push(stopAccess);
     const fleet = new FleetView({ slots, ttlMs: options.idleTimeout });
-    const watches = new WatchStreams({ slots, fleet, metrics, pingIntervalMs: options.pingInterval });
+    const watches = new WatchStreams({ slots, fleet, metrics, pingIntervalMs: options.pingInterval, access });
     metrics.observeFleet({
       pods: () => fleet.size,
       convergenceSeconds: () => {
@@ -214,7 +242,7 @@ export async function startRelay(
           ? { ok: false, reason: 'namespace annotations not loaded yet' }
           : !preloaded()
             ? { ok: false, reason: 'preloaded namespaces not loaded yet (no upstream answer and no saved state)' }
-            : { ok: true, reason: `serving ${slots.size} namespaces` },
+            : { ok: true, reason: servingReason(slots) },
     });
     const admin = await listenTcp(adminHandler(adminApi, slots, fleet, watches), options.adminAddr, '--admin-addr');
     const http = await listenTcp((req, res) => void api(req, res), options.addr, '--addr');

@@ -24,6 +24,8 @@ export class Slot {
   polling = false;
   /** Kept current by an upstream watch stream (upstream-watch.ts): polled only at each resync. */
   streamed = false;
+  /** The identity that made the relay sync this slot, while nobody else has read it (its per-client cap). */
+  owner: string | undefined = undefined;
   #attempt = Promise.withResolvers<void>();
 
   constructor(environment: Environment, namespace: string, now: number) {

@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'LLMC_ERR_BAD_REVIEW'
   | 'LLMC_ERR_INJECTION_CONFLICT'
   | 'LLMC_ERR_FILE_SPEC'
-  | 'LLMC_ERR_WEBHOOK_TLS';
+  | 'LLMC_ERR_WEBHOOK_TLS'
+  | 'LLMC_ERR_TOKEN_REVIEW_UNAVAILABLE';
 
 export type ErrorOptions = { cause?: unknown };
 
@@ -226,6 +227,16 @@ export class WebhookTlsError extends LlmConfigError {
   override readonly code = 'LLMC_ERR_WEBHOOK_TLS';
   constructor(message = 'self-managed webhook TLS failed', options: ErrorOptions = {}) {
     super(message, options);
+  }
+}
+
+/** The relay cannot review a token now: the Kubernetes API failed or was slow, or reviews are over their budget. */
+export class TokenReviewUnavailableError extends LlmConfigError {
+  override readonly code = 'LLMC_ERR_TOKEN_REVIEW_UNAVAILABLE';
+  readonly reason: 'api-error' | 'timeout' | 'busy';
+  constructor(reason: TokenReviewUnavailableError['reason'], message: string, options: ErrorOptions = {}) {
+    super(message, options);
+    this.reason = reason;
   }
 }
 

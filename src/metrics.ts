@@ -3,7 +3,7 @@
 // bounded: results and modes, never keys, paths or values.
 
 import type * as Prom from 'prom-client';
-import { Counter, Gauge, Histogram, Registry, collectProcessMetrics } from './lean-modules.ts';
+import { Counter, Gauge, Histogram, Registry, collectProcessMetrics } from './lean-prom-client.ts';
 
 export type SyncMetrics = ReturnType<typeof createSyncMetrics>;
 

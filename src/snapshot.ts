@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SnapshotError } from './errors.ts';
 import { parseEntryList, type Entry } from './central/entry.ts';
 import { writeFileAtomic } from './files/write-file-atomic.ts';
-import type { StoreView } from './store/config-store.ts';
+import { RETIRED_IDS_KEPT, type RetiredId, type StoreView } from './store/config-store.ts';
 import { seal, unseal, type Sealed } from './snapshot-seal.ts';
 
 /** Namespaces that hold secrets: left out of the snapshot, or sealed when a key is given. */
@@ -37,6 +37,14 @@ export type Snapshot = {
   readonly loaded?: readonly string[];
   /** Why sealed secrets were not restored (no key, wrong key), when there were some. */
   readonly sealedUnreadable?: string;
+  /** Ids that had left a key, oldest first (ConfigStore.restore); empty in older snapshots. */
+  readonly retired: readonly RetiredId[];
+};
+
+/** What is saved: a store view, with the store's memory of retired ids. */
+export type SnapshotView = Pick<StoreView, 'revision' | 'changedAt' | 'namespaces'> & {
+  readonly loaded?: ReadonlySet<string>;
+  readonly retired?: readonly RetiredId[];
 };
 
 export type SnapshotIdentity = { readonly environment: string; readonly centralUrl: string };
@@ -48,7 +56,7 @@ export function snapshotPath(cacheDir: string): string {
 export async function writeSnapshot(
   cacheDir: string,
   identity: SnapshotIdentity,
-  view: Pick<StoreView, 'revision' | 'changedAt' | 'namespaces'> & { readonly loaded?: ReadonlySet<string> },
+  view: SnapshotView,
   cursor: SyncCursor,
   sealing: Sealing = NO_SEALING,
 ): Promise<void> {
@@ -74,6 +82,13 @@ export async function writeSnapshot(
     ...(view.loaded && { loaded: [...view.loaded] }),
     namespaces,
     ...(sealed && { sealed }),
+    // [namespace, key, id, version] per retired id; ids of sealed namespaces are left out with their entries.
+    ...(view.retired && {
+      retired: view.retired
+        .filter((r) => !sealing.namespaces.includes(r.namespace))
+        .slice(-RETIRED_IDS_KEPT)
+        .map((r) => [r.namespace, r.key, r.id, r.version]),
+    }),
   };
   await writeFileAtomic(snapshotPath(cacheDir), JSON.stringify(document), 0o600);
 }
@@ -127,8 +142,30 @@ export async function readSnapshot(cacheDir: string, identity: SnapshotIdentity,
       namespaces,
       ...(Array.isArray(doc.loaded) && { loaded: doc.loaded.filter((ns): ns is string => typeof ns === 'string') }),
       ...(sealedUnreadable && { sealedUnreadable }),
+      retired: parseRetired(doc.retired),
     };
   } catch (error) {
     throw new SnapshotError(`${snapshotPath(cacheDir)} has malformed entries`, { cause: error });
   }
+}
+
+/** The saved retired ids: absent in older snapshots; anything but [ns, key, id, version] tuples is a malformed snapshot. */
+function parseRetired(raw: unknown): RetiredId[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new SnapshotError('"retired" is not a list of [namespace, key, id, version]');
+  return raw.slice(-RETIRED_IDS_KEPT).map((item: unknown, i) => {
+    const [namespace, key, id, version] = Array.isArray(item) ? (item as unknown[]) : [];
+    if (
+      !Array.isArray(item) ||
+      item.length !== 4 ||
+      typeof namespace !== 'string' ||
+      typeof key !== 'string' ||
+      typeof id !== 'string' ||
+      !Number.isSafeInteger(version) ||
+      (version as number) < 0
+    ) {
+      throw new SnapshotError(`"retired" item ${i} is not [namespace, key, id, version] (strings and a non-negative integer)`);
+    }
+    return { namespace, key, id, version: version as number };
+  });
 }

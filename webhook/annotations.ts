@@ -10,7 +10,7 @@ import { syncOptionTable } from '../src/options/sync-options.ts';
 import { agentOptionTable } from '../agent/agent-options.ts';
 import { InvalidSettingError, InvalidValueError } from '../src/errors.ts';
 import type { InjectionDefaults } from './injection-defaults.ts';
-import { injectionOptionTable as defaults } from './webhook-options.ts';
+import { agentPort, injectionOptionTable as defaults } from './webhook-options.ts';
 
 export const PREFIX = 'config.llm-dev-ops.io/';
 export const STATUS_ANNOTATION = `${PREFIX}status`;
@@ -49,6 +49,8 @@ export const ANNOTATIONS = {
     'Run the agent as a native sidecar (init container, restartPolicy: Always; Kubernetes ≥ 1.29).',
   ),
   'mount-path': row('mountPath', defaults.mountPath.parser, 'Where app containers see the files.'),
+  'http-port': row('httpPort', agentPort, "Port of the agent's local API on 127.0.0.1 (default 8080); LLM_CONFIG_URL follows."),
+  'admin-port': row('adminPort', agentPort, "Port of the agent's probes and metrics (default 9102)."),
   containers: row('containers', p.dnsLabelList, 'App containers that get the mount and env (default: all).'),
   'reload-url': row('reloadUrl', agentOptionTable.reloadUrl.parser, 'POST here after files changed.'),
   'reload-signal': row('reloadSignal', agentOptionTable.reloadSignal.parser, 'Signal for reload-process (default SIGHUP).'),

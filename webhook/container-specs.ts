@@ -9,10 +9,10 @@ import type { InjectionModel } from './injection-model.ts';
 import type { InjectorSettings } from './injection-defaults.ts';
 
 export type { InjectorSettings } from './injection-defaults.ts';
-import { AGENT_ADMIN_PORT, AGENT_HTTP_ADDR, NAMES, PATHS, RUN_AS } from './pod-layout.ts';
+import { AGENT_HTTP_HOST, NAMES, PATHS, RUN_AS } from './pod-layout.ts';
 import { heapFlagFor } from './node-options.ts';
 
-export { AGENT_ADMIN_PORT, AGENT_HTTP_ADDR, NAMES, PATHS, RUN_AS } from './pod-layout.ts';
+export { NAMES, PATHS, RUN_AS } from './pod-layout.ts';
 
 type K8s = Record<string, unknown>;
 type AgentFlag = keyof typeof agentOptionTable;
@@ -107,7 +107,7 @@ export function initContainer(model: InjectionModel, settings: InjectorSettings,
 }
 
 export function agentContainer(model: InjectionModel, settings: InjectorSettings, placement: Placement, native: boolean): K8s {
-  const probe = (path: string, extra: K8s) => ({ httpGet: { path, port: AGENT_ADMIN_PORT }, ...extra });
+  const probe = (path: string, extra: K8s) => ({ httpGet: { path, port: model.adminPort }, ...extra });
   return {
     name: NAMES.agent,
     image: settings.agentImage,
@@ -118,16 +118,16 @@ export function agentContainer(model: InjectionModel, settings: InjectorSettings
         ...sharedFlags(model, settings, placement),
         syncMode: model.syncMode,
         pollInterval: formatDurationMs(model.pollInterval),
-        httpAddr: AGENT_HTTP_ADDR,
+        httpAddr: `${AGENT_HTTP_HOST}:${model.httpPort}`,
         socket: PATHS.socket,
-        adminAddr: `0.0.0.0:${AGENT_ADMIN_PORT}`,
+        adminAddr: `0.0.0.0:${model.adminPort}`,
         reloadUrl: model.reloadUrl?.href,
         reloadProcess: model.reloadProcess,
         reloadSignal: model.reloadProcess ? (model.reloadSignal ?? 'SIGHUP') : undefined,
       }),
     ],
     ...(native && { restartPolicy: 'Always' }),
-    ports: [{ name: 'llmc-admin', containerPort: AGENT_ADMIN_PORT, protocol: 'TCP' }],
+    ports: [{ name: 'llmc-admin', containerPort: model.adminPort, protocol: 'TCP' }],
     // Native sidecars gate the app containers on the startup probe: they start only once the agent serves data.
     ...(native && { startupProbe: probe('/readyz', { periodSeconds: 1, failureThreshold: 120 }) }),
     readinessProbe: probe('/readyz', { periodSeconds: 10 }),
@@ -167,7 +167,7 @@ export function appMounts(model: InjectionModel): K8s[] {
 export function appEnv(model: InjectionModel): K8s[] {
   if (model.mode !== 'sidecar') return [];
   return [
-    { name: 'LLM_CONFIG_URL', value: `http://${AGENT_HTTP_ADDR}` },
+    { name: 'LLM_CONFIG_URL', value: `http://${AGENT_HTTP_HOST}:${model.httpPort}` },
     { name: 'LLM_CONFIG_SOCKET', value: PATHS.socket },
   ];
 }

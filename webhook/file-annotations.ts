@@ -85,7 +85,12 @@ export function checkFileEntries(entries: readonly FileEntry[], namespaces: read
     } catch (error) {
       if (!(error instanceof LlmConfigError) || error.code !== 'LLMC_ERR_FILE_SPEC') throw error;
       const [annotation, value] = annotationOf(entry, (error as FileSpecError).field);
-      throw new InvalidSettingError(`${PREFIX}${annotation}`, value, error.message, { cause: error });
+      throw new InvalidSettingError(`${PREFIX}${annotation}`, shortened(value), error.message, { cause: error });
     }
   }
+}
+
+/** A template can be 64 KiB: the denial quotes its start, not all of it (the message is shown by kubectl). */
+function shortened(value: string): string {
+  return value.length <= 120 ? value : `${value.slice(0, 100)}… (${Buffer.byteLength(value)} bytes)`;
 }

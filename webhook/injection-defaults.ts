@@ -15,6 +15,9 @@ export type InjectionDefaults = {
   readonly initFirst: boolean;
   readonly nativeSidecar: boolean;
   readonly mountPath: string;
+  /** The agent's local API port on 127.0.0.1 and its admin port: in the pod's network, shared with the app. */
+  readonly httpPort: number;
+  readonly adminPort: number;
   readonly containers: readonly string[] | undefined;
   readonly reloadUrl: URL | undefined;
   readonly reloadSignal: NodeJS.Signals | undefined;

@@ -7,7 +7,7 @@ import { ANNOTATIONS, PREFIX, readAnnotation, unknownAnnotations, type Annotatio
 import type { Parser } from '../src/options/parsers.ts';
 import { checkFileEntries, filesFromAnnotations, type FileEntry } from './file-annotations.ts';
 import type { InjectionDefaults } from './injection-defaults.ts';
-import { PATHS } from './pod-layout.ts';
+import { clashesWithRunDirectory, PATHS } from './pod-layout.ts';
 import { vaultSecretsFromAnnotations } from './vault-annotations.ts';
 
 export type { InjectionDefaults } from './injection-defaults.ts';
@@ -62,12 +62,10 @@ function origin(name: string, { pod, namespace }: RuleInput, fallbackFlag: strin
   return raw === undefined ? [fallbackFlag, value] : [`${PREFIX}${name}`, raw];
 }
 
-const insideOrSame = (inner: string, outer: string) => outer === '/' || inner === outer || inner.startsWith(`${outer}/`);
-
 /** The files must not be mounted at, inside or above a path the injection mounts into app containers. */
 const mountPathRule: ModelRule = (model, input) => {
   const reserved = PATHS.run;
-  if (!insideOrSame(model.mountPath, reserved) && !insideOrSame(reserved, model.mountPath)) return;
+  if (!clashesWithRunDirectory(model.mountPath)) return;
   const [setting, value] = origin('mount-path', input, '--mount-path', model.mountPath);
   throw new InvalidSettingError(
     setting,
@@ -76,14 +74,18 @@ const mountPathRule: ModelRule = (model, input) => {
   );
 };
 
-const resourcesRule: ModelRule = (model) => {
+/** Request above limit: blame what the user set (the limit when only the limit was set, else the request). */
+const resourcesRule: ModelRule = (model, { pod, namespace }) => {
+  const set = (name: string) => pod[`${PREFIX}${name}`] !== undefined || namespace[`${PREFIX}${name}`] !== undefined;
   for (const [resource, request, limit] of [
     ['cpu', model.cpuRequest, model.cpuLimit],
     ['memory', model.memoryRequest, model.memoryLimit],
   ] as const) {
-    if (quantityValue(request) > quantityValue(limit)) {
-      throw new InvalidSettingError(`${PREFIX}${resource}-request`, request, `at most the ${resource} limit (${limit})`);
+    if (quantityValue(request) <= quantityValue(limit)) continue;
+    if (set(`${resource}-limit`) && !set(`${resource}-request`)) {
+      throw new InvalidSettingError(`${PREFIX}${resource}-limit`, limit, `at least the ${resource} request (${request})`);
     }
+    throw new InvalidSettingError(`${PREFIX}${resource}-request`, request, `at most the ${resource} limit (${limit})`);
   }
 };
 
@@ -104,4 +106,11 @@ const reloadRule: ModelRule = (model, { pod, namespace }) => {
   }
 };
 
-export const MODEL_RULES: readonly ModelRule[] = [resourcesRule, reloadRule, mountPathRule];
+const portsRule: ModelRule = (model, input) => {
+  if (model.httpPort !== model.adminPort) return;
+  const [setting, value] = origin('http-port', input, `${PREFIX}admin-port`, String(model.httpPort));
+  const other = setting.endsWith('http-port') ? 'admin port' : 'local API port (http-port)';
+  throw new InvalidSettingError(setting, value, `a port other than the agent's ${other} (${model.httpPort})`);
+};
+
+export const MODEL_RULES: readonly ModelRule[] = [resourcesRule, reloadRule, mountPathRule, portsRule];

@@ -300,6 +300,12 @@ export class NamespaceDefaults {
     await this.#informer.stop();
   }
 
+  /** Calls `listener` with a namespace's name whenever it is added, changed or deleted (the relay re-checks open streams). */
+  onChange(listener: (namespace: string, deleted: boolean) => void): void {
+    for (const verb of ['add', 'update', 'delete'] as const)
+      this.#informer.on(verb, (object: V1Namespace) => listener(object.metadata?.name ?? '', verb === 'delete'));
+  }
+
   /** Our annotations on `namespace` (others are dropped: they are none of our business). */
   annotations(namespace: string): Record<string, string> {
     const all = this.#informer.get(namespace)?.metadata?.annotations ?? {};

@@ -1,6 +1,7 @@
 // One pod (or pod template) + the injection model → a minimal JSON Patch. Pure.
 // Collisions with what the pod already has are refused, never silently renamed.
 
+import { posix } from 'node:path';
 import { InjectionConflictError, InvalidSettingError } from '../src/errors.ts';
 import { STATUS_ANNOTATION } from './annotations.ts';
 import { NAMES, agentContainer, appEnv, appMounts, initContainer, volumes, type InjectorSettings } from './container-specs.ts';
@@ -8,6 +9,11 @@ import type { InjectionModel } from './injection-model.ts';
 import { PatchBuilder, type PatchOperation } from './json-patch.ts';
 import { readabilityOf, readabilityWarnings } from './readability.ts';
 import type { PodLike } from './review-decode.ts';
+
+const normalMountPath = (path: string) => {
+  const normal = posix.normalize(path);
+  return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
+};
 
 export type { PodLike } from './review-decode.ts';
 
@@ -83,13 +89,37 @@ function checkCollisions(pod: PodLike, targets: number[], model: InjectionModel)
   for (const volume of spec.volumes ?? []) if (Object.values(NAMES).includes(volume.name as never)) clash(`volume "${volume.name}"`);
   for (const c of [...spec.containers, ...(spec.initContainers ?? [])])
     if (c.name === NAMES.init || c.name === NAMES.agent) clash(`container "${c.name}"`);
+  if (model.mode === 'sidecar') checkPorts(spec, model);
   const envNames = appEnv(model).map((e) => e.name as string);
   const mountPaths = appMounts(model).map((m) => m.mountPath as string);
   for (const index of targets) {
     const container = spec.containers[index]!;
     for (const env of container.env ?? []) if (envNames.includes(env.name)) clash(`env ${env.name} in container "${container.name}"`);
     for (const mount of container.volumeMounts ?? []) {
-      if (mountPaths.includes(mount.mountPath)) clash(`a mount at ${mount.mountPath} in container "${container.name}"`);
+      // normalised: the API server compares strings, so `/etc//llm-config` would pass it as a second mount
+      if (mountPaths.includes(normalMountPath(mount.mountPath))) clash(`a mount at ${mount.mountPath} in container "${container.name}"`);
+    }
+  }
+}
+
+/**
+ * The agent listens in the pod's network namespace, shared by every container, and as a
+ * native sidecar it starts first: an app declaring the same TCP port would fail to bind.
+ * Only declared ports can be seen; hostPort maps a node port and is no clash by itself.
+ */
+function checkPorts(spec: PodLike['spec'], model: InjectionModel): void {
+  const agentPorts = [
+    [model.httpPort, `the agent's local API listens (127.0.0.1:${model.httpPort} in the pod's network)`, 'http-port'],
+    [model.adminPort, `the agent's admin port listens (probes and metrics, 0.0.0.0:${model.adminPort})`, 'admin-port'],
+  ] as const;
+  for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+    for (const port of container.ports ?? []) {
+      if ((port.protocol ?? 'TCP') !== 'TCP') continue;
+      const clash = agentPorts.find(([number]) => number === port.containerPort);
+      if (!clash) continue;
+      throw new InjectionConflictError(
+        `cannot inject: container "${container.name}" declares containerPort ${port.containerPort}, where ${clash[1]}; set config.llm-dev-ops.io/${clash[2]} to a port the pod does not use`,
+      );
     }
   }
 }

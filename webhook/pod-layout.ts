@@ -18,6 +18,15 @@ export const PATHS = {
   vaultToken: '/var/run/secrets/llm-config/vault-token',
 } as const;
 
-export const AGENT_HTTP_ADDR = '127.0.0.1:8080';
+/** True when `path` (normalised) is the agent's run directory, inside it or above it: app mounts there would clash. */
+export function clashesWithRunDirectory(path: string): boolean {
+  const insideOrSame = (inner: string, outer: string) => outer === '/' || inner === outer || inner.startsWith(`${outer}/`);
+  return insideOrSame(path, PATHS.run) || insideOrSame(PATHS.run, path);
+}
+
+/** The agent's local API listens on loopback; its admin port (probes, metrics) on every interface. */
+export const AGENT_HTTP_HOST = '127.0.0.1';
+/** Default ports, in the pod's shared network: annotations http-port and admin-port move them. */
+export const AGENT_HTTP_PORT = 8080;
 export const AGENT_ADMIN_PORT = 9102;
 export const RUN_AS = 65532;

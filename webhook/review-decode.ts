@@ -9,6 +9,7 @@ type Named = { name: string };
 type Container = Named & {
   env?: Named[];
   volumeMounts?: Array<{ name: string; mountPath: string }>;
+  ports?: Array<{ containerPort: number; protocol?: string }>;
   securityContext?: { runAsUser?: number };
 };
 /** The parts of a pod (or pod template) the mutation reads: exactly what checkPodShape checks. */
@@ -92,6 +93,10 @@ function checkContainer(container: Json, field: string): void {
     checkString(mount, 'mountPath', at, true);
   });
   checkOptionalObject(container, 'securityContext', field);
+  checkArray(container.ports, `${field}.ports`, (port, at) => {
+    if (!Number.isInteger(port.containerPort)) fail(`${at}.containerPort`, 'an integer (required)');
+    checkString(port, 'protocol', at, false);
+  });
 }
 
 /** `at` is where the object sits in the review, e.g. "request.object" or "request.object.spec.template". */

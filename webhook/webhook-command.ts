@@ -17,7 +17,7 @@ import { certificateExpiryGauge } from './tls-material.ts';
 import { loadKubeConfig, NamespaceDefaults, SelfManagedTls } from './kube-api.ts';
 import { parseNamespaceGlobs } from '../src/namespace-globs.ts';
 
-const webhookOptionTable = {
+export const webhookOptionTable = {
   addr: option(p.listenAddress, '0.0.0.0:8443', 'HTTPS listen address (port 0 picks a free port; the bound address is logged).'),
   tlsMode: option(
     p.oneOf(['files', 'self-managed'] as const),
@@ -34,7 +34,7 @@ const webhookOptionTable = {
   serviceName: option(p.text, 'llm-config-injector', 'Service name in the generated certificate (tls-mode self-managed).'),
   serviceNamespace: option(p.text, 'llm-config', 'Service namespace in the generated certificate (tls-mode self-managed).'),
   certValidity: option(
-    p.duration({ min: 3_600_000 }),
+    p.duration({ min: 3_600_000, max: 10 * 8760 * 3_600_000 }), // not a timer: a certificate's lifetime
     '8760h',
     'Lifetime of the self-managed certificate, shared by all replicas; renewed when a third of it is left.',
   ),

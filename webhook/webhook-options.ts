@@ -7,6 +7,29 @@ import * as p from '../src/options/parsers.ts';
 import { flag, option, optional, type OptionSpec, type OptionsOf } from '../src/options/define.ts';
 import { syncOptionTable } from '../src/options/sync-options.ts';
 import type { InjectionDefaults, InjectorSettings } from './injection-defaults.ts';
+import { InvalidValueError } from '../src/errors.ts';
+import { AGENT_ADMIN_PORT, AGENT_HTTP_PORT, clashesWithRunDirectory, PATHS } from './pod-layout.ts';
+
+/**
+ * Where the files are mounted in app containers: a normalised absolute path that is not the
+ * agent's run directory, inside it or above it. One parser for --mount-path (refused at
+ * webhook start) and the mount-path annotation (refused per pod), so the two cannot differ.
+ */
+export const filesMountPath: p.Parser<string> = {
+  metavar: p.absolutePath.metavar,
+  parse(raw) {
+    const path = p.absolutePath.parse(raw);
+    if (clashesWithRunDirectory(path)) {
+      throw new InvalidValueError(
+        `an absolute path that is not ${PATHS.run}, inside it, or above it: the agent's socket and cache are mounted there`,
+      );
+    }
+    return path;
+  },
+};
+
+/** A port the agent (uid 65532, no capabilities) can bind: 1024 and up. */
+export const agentPort: p.Parser<number> = p.integer(1024, 65535);
 
 const withHelp = <T>(spec: OptionSpec<T>, help: string): OptionSpec<T> => ({ ...spec, help });
 
@@ -20,7 +43,7 @@ export const injectionOptionTable = {
   mode: option(p.oneOf(['sidecar', 'init-only'] as const), 'sidecar', 'Default injection mode.'),
   initFirst: flag(p.boolean, 'false', "Default: put the init container before the pod's own init containers."),
   nativeSidecar: flag(p.boolean, 'true', 'Default: run the agent as a native sidecar (Kubernetes ≥ 1.29).'),
-  mountPath: option(p.absolutePath, '/etc/llm-config', 'Default mount path of the files in app containers.'),
+  mountPath: option(filesMountPath, '/etc/llm-config', 'Default mount path of the files in app containers.'),
   cpuRequest: option(p.quantity, '50m', 'Default agent/init CPU request.'),
   cpuLimit: option(p.quantity, '200m', 'Default agent/init CPU limit.'),
   // 1.5 × the agent's steady RSS with 1,000 keys (83 MiB); docs/sizing.md has the table by number of keys.
@@ -57,6 +80,8 @@ export function injectionDefaults(o: InjectionOptions): InjectionDefaults {
     initFirst: o.initFirst,
     nativeSidecar: o.nativeSidecar,
     mountPath: o.mountPath,
+    httpPort: AGENT_HTTP_PORT,
+    adminPort: AGENT_ADMIN_PORT,
     containers: undefined,
     reloadUrl: undefined,
     reloadSignal: undefined,

@@ -4,7 +4,7 @@
 // headers such as X-Forwarded-Proto that its middleware demands.
 
 import type { Dispatcher } from 'undici';
-import { Pool } from '../lean-modules.ts';
+import { Pool } from '../lean-undici.ts';
 import type { Readable } from 'node:stream';
 import {
   CentralHttpError,
@@ -28,6 +28,8 @@ export type CentralClientOptions = {
   readonly requestTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly userAgent: string;
+  /** Awaited right before each request is handed to the connection pool (the relay's upstream budget). */
+  readonly beforeSend?: (signal: AbortSignal | undefined) => Promise<void>;
 };
 
 const WATCH_UNSUPPORTED = new Set([400, 404, 405, 501]);
@@ -167,6 +169,7 @@ export class CentralClient {
   }
 
   async #send(path: string, headers: Record<string, string>, signal: AbortSignal | undefined, mode: { stream?: boolean }) {
+    await this.#options.beforeSend?.(signal);
     try {
       return await this.#pool.request({
         path,

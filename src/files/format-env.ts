@@ -102,8 +102,21 @@ const DANGEROUS_NAMES: ReadonlySet<string> = new Set(
   ].flatMap((names) => names.split(' ')),
 );
 
+/**
+ * Names inside a refused family that only select a mode or a region and load nothing;
+ * common enough in app configuration that refusing them would push every user to `prefix`.
+ */
+const INERT_NAMES: ReadonlySet<string> = new Set([
+  'NODE_ENV',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'PYTHONUNBUFFERED',
+  'PYTHONDONTWRITEBYTECODE',
+]);
+
 export function isDangerousEnvName(name: string): boolean {
   const upper = name.toUpperCase();
+  if (INERT_NAMES.has(upper)) return false;
   return (
     DANGEROUS_NAMES.has(upper) ||
     DANGEROUS_PREFIXES.some((prefix) => upper.startsWith(prefix)) ||

@@ -10,6 +10,7 @@
 // runtime messages quote the data they failed on, so they are replaced (template-errors.ts).
 
 import Handlebars from 'handlebars';
+import { checkTemplateLimits } from './template-limits.ts';
 import { toPortableYaml } from './format-yaml.ts';
 import { RenderError } from '../errors.ts';
 import { checkTemplate } from './template-checks.ts';
@@ -113,6 +114,7 @@ function parseFailure(error: Error): string {
 
 /** Compiles at start, so a syntax error stops the program instead of failing at render time. */
 export function compileTemplate(source: string): CompiledTemplate {
+  checkTemplateLimits(source); // before Handlebars: its parse is superlinear in nesting
   let ast: hbs.AST.Program;
   try {
     ast = engine.parse(source);

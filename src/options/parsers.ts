@@ -3,6 +3,7 @@
 // message says what is accepted, and the caller prefixes the setting's name.
 
 import { constants as osConstants } from 'node:os';
+import { posix } from 'node:path';
 import { InvalidValueError } from '../errors.ts';
 import { parseDurationMs } from '../durations.ts';
 import { canonicalEnvironment, ENVIRONMENT_CHOICES, type Environment } from '../environments.ts';
@@ -27,13 +28,18 @@ export const path: Parser<string> = {
   parse: (raw) => (raw.length > 0 && !raw.includes('\0') ? raw : reject('must be a file system path')),
 };
 
+/** The longest delay setTimeout honours: above it Node fires the timer at once (with a warning). */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
+/** Durations are timers unless the caller says otherwise, so the default ceiling is TIMER_MAX_MS. */
 export function duration(bounds: { min?: number; max?: number } = {}): Parser<number> {
-  const { min = 0, max = Number.MAX_SAFE_INTEGER } = bounds;
+  const { min = 0, max = TIMER_MAX_MS } = bounds;
   return {
     metavar: 'DURATION',
     parse(raw) {
       const ms = parseDurationMs(raw);
       if (ms === undefined) reject('not a duration (e.g. 30s, 5m, 1h30m, 250ms)');
+      if (ms > max && max === TIMER_MAX_MS) reject(`at most ${max}ms (about 24 days: the longest timer Node can set)`);
       if (ms < min || ms > max) reject(`out of range (${min}ms to ${max}ms)`);
       return ms;
     },
@@ -46,7 +52,8 @@ export const durationOrNever: Parser<number> = {
   parse(raw) {
     if (raw === 'never' || raw === '0') return Number.POSITIVE_INFINITY;
     const ms = parseDurationMs(raw);
-    return ms === undefined ? reject('not a duration (e.g. 5m, 1h) or "never"') : ms;
+    if (ms === undefined) reject('not a duration (e.g. 5m, 1h) or "never"');
+    return ms <= TIMER_MAX_MS ? ms : reject(`at most ${TIMER_MAX_MS}ms (about 24 days), or "never"`);
   },
 };
 
@@ -206,7 +213,10 @@ export const absolutePath: Parser<string> = {
     if (!raw.startsWith('/') || raw.includes('\0') || raw.split('/').includes('..') || raw.length > 4096) {
       reject('an absolute path without ".." segments, e.g. /etc/llm-config');
     }
-    return raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
+    // Normalised, because the API server compares mount paths as strings: `/etc//x`,
+    // `/etc/./x` and `/etc/x/` are one directory and must compare (and be written) as one.
+    const normal = posix.normalize(raw);
+    return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
   },
 };
 

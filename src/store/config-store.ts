@@ -49,6 +49,9 @@ export type ReplaceResult = {
   readonly refusedAnswers: ReadonlyMap<string, string>;
 };
 
+/** An id that left a key (replaced or deleted) and the version it left with: never taken again at that version or lower. */
+export type RetiredId = { readonly namespace: string; readonly key: string; readonly id: string; readonly version: number };
+
 export type StoreOptions = {
   /** Entries of any other environment are refused. Unset: not checked (tests, tools). */
   readonly environment?: string | undefined;
@@ -58,14 +61,15 @@ export type StoreOptions = {
 };
 
 /** Ids that left the store (replaced or deleted) remembered for the stale check; oldest forgotten first. */
-const RETIRED_IDS_KEPT = 10_000;
+export const RETIRED_IDS_KEPT = 10_000;
 
 export class ConfigStore {
   #view: StoreView;
   readonly #environment: string | undefined;
   readonly #selfManaged: ReadonlySet<string>;
   readonly #now: () => number;
-  readonly #retired = new Map<string, number>();
+  /** retiredKey → the id's entry fields and the version it left with; insertion order = oldest first. */
+  readonly #retired = new Map<string, RetiredId>();
   readonly #listeners = new Set<(event: RevisionEvent) => void>();
   readonly #refusalListeners = new Set<(refusal: Refusal) => void>();
 
@@ -199,9 +203,18 @@ export class ConfigStore {
 
   /**
    * Load a saved view (the snapshot) without treating it as a change from upstream.
-   * The namespaces in `loaded` (all it holds, when not given) are loaded.
+   * The namespaces in `loaded` (all it holds, when not given) are loaded. `retiredThen`
+   * is the memory of ids that left a key, saved with it: without it, a lagging answer
+   * after a restart could bring back an id that was replaced before the restart.
    */
-  restore(namespaces: ReadonlyMap<string, readonly Entry[]>, revision: number, changedAt: number, loadedThen?: readonly string[]): void {
+  restore(
+    namespaces: ReadonlyMap<string, readonly Entry[]>,
+    revision: number,
+    changedAt: number,
+    loadedThen?: readonly string[],
+    retiredThen: readonly RetiredId[] = [],
+  ): void {
+    this.rememberRetired(retiredThen);
     const restored = new Map(this.#view.namespaces);
     const loaded = new Set(this.#view.loaded);
     for (const [namespace, entries] of namespaces) {
@@ -250,15 +263,28 @@ export class ConfigStore {
   #isStale(entry: Entry, held: Entry | undefined): boolean {
     if (entry.id === undefined) return false;
     if (held?.id === entry.id) return entry.version < held.version;
-    const retiredAt = this.#retired.get(retiredKey(entry));
-    return retiredAt !== undefined && entry.version <= retiredAt;
+    const retired = this.#retired.get(retiredKey(entry));
+    return retired !== undefined && entry.version <= retired.version;
   }
 
-  #retire(entry: Entry | undefined): void {
+  /** Adds saved retired ids (oldest first) to the memory: only namespaces served here, never more than kept. */
+  rememberRetired(retired: readonly RetiredId[]): void {
+    const served = retired.filter((r) => this.#view.namespaces.has(r.namespace) && Number.isSafeInteger(r.version));
+    for (const r of served.slice(-RETIRED_IDS_KEPT)) this.#retire(r);
+  }
+
+  /** Ids that left a key, oldest first (at most RETIRED_IDS_KEPT), for the snapshot. */
+  retiredIds(): readonly RetiredId[] {
+    return [...this.#retired.values()];
+  }
+
+  #retire(entry: Pick<Entry, 'namespace' | 'key' | 'id' | 'version'> | undefined): void {
     if (entry?.id === undefined) return;
     const id = retiredKey(entry);
+    const before = this.#retired.get(id);
     this.#retired.delete(id);
-    this.#retired.set(id, entry.version);
+    const version = Math.max(entry.version, before?.version ?? entry.version);
+    this.#retired.set(id, { namespace: entry.namespace, key: entry.key, id: entry.id, version });
     if (this.#retired.size > RETIRED_IDS_KEPT) this.#retired.delete(this.#retired.keys().next().value!);
   }
 
@@ -299,7 +325,7 @@ export class ConfigStore {
 }
 
 /** Retired ids are remembered per key: the rule is about what replaced what under one key. */
-function retiredKey(entry: Entry): string {
+function retiredKey(entry: Pick<Entry, 'namespace' | 'key' | 'id'>): string {
   return `${entry.namespace}\u0000${entry.key}\u0000${entry.id}`;
 }
 

@@ -20,6 +20,9 @@ import { Pacing, type PacingState } from './pacing.ts';
 
 export type SyncMode = 'stream' | 'poll';
 
+/** The longest gap between two requests of a spread poll cycle (after a 429). */
+const MAX_SPREAD_GAP_MS = 1000;
+
 export type Clock = {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -45,6 +48,11 @@ export type SyncEngineOptions = {
   readonly metrics: SyncMetrics;
   readonly cursor?: SyncCursor | undefined;
   readonly clock?: Clock;
+  /**
+   * The kept event id was dropped (an id that cannot be a header came): the saved
+   * cursor must follow now, not at the next revision, or a restart resumes from it.
+   */
+  readonly onCursorDropped?: () => void;
 };
 
 export type SyncStatus = {
@@ -128,12 +136,23 @@ export class SyncEngine {
     this.#o.metrics.streamConnected.set(0);
   }
 
-  /** One list request per namespace, applied as one revision; bookkeeping for status, metrics and pacing. */
-  async syncOnce(signal: AbortSignal = this.#abort.signal): Promise<PollOutcome> {
+  /**
+   * One list request per namespace, applied as one revision; bookkeeping for status,
+   * metrics and pacing. `spread`: while a 429 is remembered, the requests go one at a
+   * time over half the effective interval, at most 1 s apart (the poll loop asks for it).
+   */
+  async syncOnce(signal: AbortSignal = this.#abort.signal, spread = false): Promise<PollOutcome> {
     const { metrics, store, client, namespaces } = this.#o;
     const endTimer = metrics.syncDuration.startTimer();
     this.#set({ lastAttemptAt: this.#clock.now() });
-    const outcome = await pollAllNamespaces(client, store, namespaces, this.#etags, signal, this.#o.environment);
+    const pace = this.#pacing.state;
+    // At most MAX_SPREAD_GAP_MS apart: enough for upstream's bucket to refill between bursts, not minutes of lag.
+    const gapMs =
+      spread && pace.floorIntervalMs > this.#o.pollIntervalMs
+        ? Math.min(MAX_SPREAD_GAP_MS, pace.effectiveIntervalMs / (2 * namespaces.length))
+        : 0;
+    const spacing = { gapMs: Math.round(gapMs), sleep: this.#clock.sleep };
+    const outcome = await pollAllNamespaces(client, store, namespaces, this.#etags, signal, this.#o.environment, spacing);
     endTimer();
     const failure = cycleFailure(outcome);
     const rateLimited = errorCode(failure) === 'LLMC_ERR_CENTRAL_RATE_LIMITED';
@@ -179,7 +198,8 @@ export class SyncEngine {
     const until = this.#clock.now() + forMs;
     let failures = 0;
     while (!signal.aborted && this.#clock.now() < until) {
-      const failure = cycleFailure(await this.syncOnce(signal));
+      // A spread cycle (after a 429) adds its spread to the period: slower, never faster, near the limit.
+      const failure = cycleFailure(await this.syncOnce(signal, true));
       const interval = this.#jittered(this.#pacing.effectiveIntervalMs);
       let wait = interval;
       if (failure !== undefined) {
@@ -305,7 +325,9 @@ export class SyncEngine {
       );
     }
     this.#droppedId = true;
+    const dropped = this.#lastEventId !== undefined;
     this.#lastEventId = undefined;
+    if (dropped) this.#o.onCursorDropped?.();
   }
 
   #markSuccess(): void {

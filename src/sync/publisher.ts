@@ -19,7 +19,7 @@ import type { FileSpec } from '../files/file-spec.ts';
 import { renderFiles } from '../files/render.ts';
 import { rm } from 'node:fs/promises';
 import { snapshotPath, writeSnapshot, type Sealing, type SnapshotIdentity, type SyncCursor } from '../snapshot.ts';
-import type { StoreView } from '../store/config-store.ts';
+import type { RetiredId, StoreView } from '../store/config-store.ts';
 
 /** How the publisher touches the snapshot file; replaceable in tests to simulate a read-only volume. */
 export type SnapshotIo = {
@@ -36,6 +36,8 @@ export type PublisherOptions = {
     | { readonly cacheDir: string; readonly identity: SnapshotIdentity; readonly sealing?: Sealing; readonly io?: SnapshotIo }
     | undefined;
   readonly cursor: () => SyncCursor;
+  /** The store's memory of ids that left a key, saved with the view (else a restart forgets it). */
+  readonly retired?: () => readonly RetiredId[];
   readonly logger: Logger;
   readonly metrics: SyncMetrics;
   /** Called after files changed on disk (for change notification). */
@@ -176,7 +178,8 @@ export class OutputPublisher {
     if (snapshot === undefined) return;
     const io = snapshot.io ?? SNAPSHOT_IO;
     try {
-      await io.write(snapshot.cacheDir, snapshot.identity, view, this.#options.cursor(), snapshot.sealing);
+      const saved = { ...view, retired: this.#options.retired?.() };
+      await io.write(snapshot.cacheDir, snapshot.identity, saved, this.#options.cursor(), snapshot.sealing);
     } catch (error) {
       // Files still move on (the app needs them); an older snapshot must not outlive them.
       this.#options.logger.error({ revision: view.revision, err: describeError(error) }, 'snapshot not saved; removing the old one');

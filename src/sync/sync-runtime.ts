@@ -36,7 +36,14 @@ export function createSyncRuntime(options: SyncRuntimeOptions & { output: Output
 export function createSyncRuntime(options: SyncRuntimeOptions): SyncRuntime;
 export function createSyncRuntime(options: SyncRuntimeOptions): SyncRuntime {
   const { store, logger, metrics, output } = options;
-  const engine = new SyncEngine(options);
+  const engine = new SyncEngine({
+    ...options,
+    // The snapshot's cursor follows a dropped event id at once (same view, files unchanged).
+    onCursorDropped: () => {
+      options.onCursorDropped?.();
+      if (output?.follow) void publisher?.publish(store.view);
+    },
+  });
   const publisher =
     output &&
     new OutputPublisher({
@@ -47,6 +54,7 @@ export function createSyncRuntime(options: SyncRuntimeOptions): SyncRuntime {
       betweenSnapshotAndFiles: output.betweenSnapshotAndFiles,
       retry: options.backoff,
       cursor: () => engine.cursor(),
+      retired: () => store.retiredIds(),
       logger,
       metrics,
     });

@@ -73,6 +73,16 @@ const cases: Case[] = [
     },
   },
   {
+    // 45 characters: `-relay` must survive the 63-character cut (names-and-paths.test.ts checks uniqueness)
+    name: 'a 45-character release name with the relay',
+    release: `r${'x'.repeat(44)}`,
+    args: [...CENTRAL, '--set', 'relay.enabled=true'],
+    check: ({ objects }) => {
+      const keys = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+      assert.equal(new Set(keys).size, keys.length, 'no two objects share a kind and name');
+    },
+  },
+  {
     name: 'a release name containing the chart name, and fullnameOverride',
     release: 'prod-llm-config-injector',
     args: [...CENTRAL, '--set', 'fullnameOverride=injector'],

@@ -152,6 +152,13 @@ test('image-prune refuses what it cannot follow: a computed import, a module pat
   const cases: { files: Record<string, string>; error: RegExp }[] = [
     { files: { 'a/a.ts': 'const name = "./b.ts";\nawait import(name);\n' }, error: /a\/a\.ts: import\(name\) has a computed specifier/ },
     {
+      files: {
+        'a/a.ts':
+          'import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\nrequire(`x/${"y"}.js`);\n',
+      },
+      error: /a\/a\.ts: require\(`x\/\$\{"y"\}\.js`\) has a computed specifier/,
+    },
+    {
       files: { 'a/a.ts': "const load = (p: string) => p;\nload('./b.ts');\n", 'a/b.ts': 'export {};\n' },
       error: /a\/a\.ts names a\/b\.ts, but no import that image-prune follows loads it/,
     },

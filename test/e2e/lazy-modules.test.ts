@@ -43,12 +43,13 @@ async function modulesLoaded(t: TestContextLike, extra: string[], read: string):
     ['--import', RECORDER],
   );
   defer(t, () => agent.stop());
-  const started = await agent.waitForLog((l) => l.msg === 'agent started', 20_000);
-  await agent.waitForLog((l) => l.msg === 'files updated', 20_000);
+  const started = await agent.waitForLog((l) => l.msg === 'agent started');
+  await agent.waitForLog((l) => l.msg === 'files updated');
   const headers = { 'x-llm-config-request': 'true' };
   await waitFor(
     async () => ((await fetch(`http://${String(started.http)}${read}`, { headers })).status === 200 ? true : undefined),
-    10_000,
+    undefined,
+    () => `${read} answered 200`,
   );
   assert.equal(await agent.stop(), 0);
   return readFile(log, 'utf8');
@@ -63,7 +64,7 @@ test('an agent with no Vault, template, YAML or token file loads none of their m
     [],
     'optional subsystems loaded without being configured',
   );
-  // src/lean-modules.ts: only the parts of undici and prom-client in use, never their
+  // src/lean-undici.ts, src/lean-prom-client.ts: only the parts of undici and prom-client in use, never their
   // indexes (fetch, WebSocket, mocks; push gateway, cluster) nor @opentelemetry/api.
   assert.ok(!loaded.has('@opentelemetry/api'), '@opentelemetry/api loaded (prom-client default CPU metric)');
   // agent/listeners.ts: no ES import of node:http, whose WebSocket export loads Node's bundled undici.

@@ -7,6 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnCli, startCentral, tempDir, waitFor, type TestContextLike } from '../helpers/cli-process.ts';
 import { HostileCentral, deepJson, entry, json, listsOnly, type Behaviour } from '../helpers/hostile-central.ts';
@@ -212,4 +213,42 @@ test('a fleet over upstream budget (4 agents × 3 namespaces at 1 s vs 10 req/s 
   assert.ok(limited < 10, `fewer than 10 violations (upstream bans at 10): ${limited}`);
   const last = statuses.slice(-60);
   assert.equal(last.filter((s) => s === 429).length, 0, 'converged: no 429 among the last 60 requests');
+});
+
+test('H1c #1: a replaced id stays replaced across restarts: the agent saves it and the next init remembers it', async (t) => {
+  const dir = await tempDir(t);
+  const central = new HostileCentral();
+  const old = entry('ns', 'k', 'old', { id: 'X', version: 3 });
+  const rolledBack = entry('ns', 'k', 'rolled back', { id: 'R', version: 4 });
+  let answer: unknown[] = [old];
+  central.behaviour = (req, res, request) => listsOnly({ ns: answer as unknown[] })(req, res, request);
+  await central.start();
+  defer(t, () => central.stop());
+  const common = [
+    ...['--central-url', central.url, '--namespaces', 'ns'],
+    ...['--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache')],
+  ];
+  const snapshot = async () => JSON.parse(await readFile(join(dir, 'cache', 'snapshot.json'), 'utf8')) as Record<string, unknown>;
+  const held = async () => ((await snapshot()).namespaces as Record<string, Array<{ id: string }>>).ns!.map((e) => e.id);
+
+  assert.equal(await spawnCli(t, ['init', ...common]).exitCode(), 0);
+  const agent = spawnCli(t, [
+    'agent',
+    ...common,
+    ...['--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off', '--sync-mode', 'poll', '--poll-interval', '1s'],
+  ]);
+  await agent.waitForLog((l) => l.msg === 'agent started');
+  answer = [rolledBack];
+  await waitFor(
+    async () => (await held()).includes('R'),
+    undefined,
+    () => 'the rollback reached the snapshot',
+  );
+  assert.deepEqual((await snapshot()).retired, [['ns', 'k', 'X', 3]], 'the replaced id is saved');
+  assert.equal(await agent.stop('SIGTERM'), 0);
+
+  answer = [old]; // a lagging replica answers the next init
+  assert.equal(await spawnCli(t, ['init', ...common]).exitCode(), 0);
+  assert.deepEqual(await held(), [], 'init did not take the replaced id back');
+  assert.deepEqual((await snapshot()).retired, [['ns', 'k', 'X', 3]], 'and kept the memory for the agent');
 });

@@ -60,7 +60,7 @@ test(`10,000 keys under a ${LIMIT} limit: read burst, change burst and full resy
   await writeFootprintSeed(join(dir, 'seed.json'), KEYS);
   const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed.json')]);
   defer(t, () => central.stop());
-  const url = String((await central.waitForLog((l) => l.msg === 'listening', 180_000)).url); // 10,000 keys to load first
+  const url = String((await central.waitForLog((l) => l.msg === 'listening')).url);
   const heap = heapFlagFor(LIMIT);
   assert.ok(heap, 'the webhook injects a heap cap for the default limit');
   const flags = [...IMAGE_NODE_FLAGS, heap];
@@ -74,11 +74,12 @@ test(`10,000 keys under a ${LIMIT} limit: read burst, change burst and full resy
     flags,
   );
   defer(t, () => agent.stop());
-  const started = await agent.waitForLog((l) => l.msg === 'agent started', 180_000);
+  const started = await agent.waitForLog((l) => l.msg === 'agent started');
   const http = `http://${String(started.http)}`;
   await waitFor(
     async () => ((await fetch(`http://${String(started.admin)}/readyz`).catch(() => undefined))?.ok ? true : undefined),
-    180_000,
+    undefined,
+    () => 'the agent ready',
   );
 
   const [reads, failedChanges] = await Promise.all([readBurst(http, KEYS, 2000, 5, 500), changeBurst(url, CHANGES)]);
@@ -88,7 +89,7 @@ test(`10,000 keys under a ${LIMIT} limit: read burst, change burst and full resy
       const response = await fetch(`${http}/v1/values/${NS}/${key((CHANGES - 1) % KEYS)}`);
       return response.ok && ((await response.json()) as { model: string }).model === last ? true : undefined;
     },
-    180_000,
+    undefined,
     () => `the last change (${last}) served`,
   );
   const memory = await memoryMiB(agent.child.pid!);

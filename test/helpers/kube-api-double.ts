@@ -53,6 +53,15 @@ export class KubeApiDouble {
     for (const watcher of this.#watchers) watcher.write(`${JSON.stringify({ type, object })}\n`);
   }
 
+  /** Deletes a namespace; watchers get a DELETED event. */
+  deleteNamespace(name: string): void {
+    const object = this.#namespaces.get(name);
+    if (object === undefined) return;
+    this.#namespaces.delete(name);
+    const deleted = { ...object, metadata: { ...object.metadata, resourceVersion: String(++this.#revision) } };
+    for (const watcher of this.#watchers) watcher.write(`${JSON.stringify({ type: 'DELETED', object: deleted })}\n`);
+  }
+
   async start(): Promise<void> {
     const tls = await generateTlsMaterial({
       commonName: 'kube-api-double',

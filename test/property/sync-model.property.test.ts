@@ -126,7 +126,7 @@ async function restart(real: Real): Promise<void> {
   real.runtime.detach();
   const store = new ConfigStore(NAMESPACES, { environment: 'development' });
   const snapshot = await readSnapshot(join(real.dir, 'cache'), identity);
-  if (snapshot) store.restore(snapshot.namespaces, snapshot.revision, snapshot.changedAt, snapshot.loaded);
+  if (snapshot) store.restore(snapshot.namespaces, snapshot.revision, snapshot.changedAt, snapshot.loaded, snapshot.retired);
   real.store = store;
   real.runtime = build(real, store, snapshot?.cursor);
   await real.runtime.publisher.adoptExisting();

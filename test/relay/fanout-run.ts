@@ -82,7 +82,7 @@ export async function runFanout(options: {
       IMAGE_NODE_FLAGS,
     );
     processes.push(relay);
-    const relayUrl = `http://${String((await relay.waitForLog((l) => l.msg === 'relay started', 30_000)).http)}`;
+    const relayUrl = `http://${String((await relay.waitForLog((l) => l.msg === 'relay started')).http)}`;
     const agentUrls: string[] = [];
     for (let i = 0; i < 2; i++) {
       const agent = new CliProcess([
@@ -103,7 +103,7 @@ export async function runFanout(options: {
         'off',
       ]);
       processes.push(agent);
-      agentUrls.push(`http://${String((await agent.waitForLog((l) => l.msg === 'agent started', 30_000)).http)}`);
+      agentUrls.push(`http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`);
     }
 
     const opening = Date.now();
@@ -115,7 +115,7 @@ export async function runFanout(options: {
     }
     await waitFor(
       () => (watchers.every((w) => w.events.length > 0) ? true : undefined),
-      60_000,
+      undefined,
       () => 'every stream has its snapshot',
     );
     const openMs = Date.now() - opening;
@@ -131,7 +131,12 @@ export async function runFanout(options: {
       const writtenAt = Date.now();
       await writeValue(centralUrl, namespace, 'model', last, 'development', { 'x-forwarded-proto': 'https' });
       const arrived = (watcher: Watcher) => watcher.events.find((e) => e.event === 'put' && e.data.includes(`"value":"${last}"`));
-      await waitFor(() => (watching.every(arrived) ? true : undefined), options.intervalSec * 1000 * 3 + 10_000).catch(() => undefined);
+      // Waits until every stream has it (bounded by the test timeout); the delays are figures, printed.
+      await waitFor(
+        () => (watching.every(arrived) ? true : undefined),
+        undefined,
+        () => `write ${last} on every stream of ${namespace}`,
+      ).catch(() => undefined);
       for (const watcher of watching) {
         const event = arrived(watcher);
         if (event) delays.push(event.at - writtenAt);
@@ -140,13 +145,14 @@ export async function runFanout(options: {
       if (namespace !== names[0]) await writeValue(centralUrl, names[0]!, 'model', last, 'development', { 'x-forwarded-proto': 'https' });
     }
     // Measure upstream load over at least three intervals, whatever the writes took.
-    await waitFor(() => (Date.now() - windowStart >= 3 * options.intervalSec * 1000 ? true : undefined), 10 * options.intervalSec * 1000);
+    await waitFor(() => (Date.now() - windowStart >= 3 * options.intervalSec * 1000 ? true : undefined));
     const agentsUpdated = (
       await Promise.all(
         agentUrls.map((url) =>
           waitFor(
             async () => ((await (await fetch(`${url}/v1/values/${names[0]}/model`)).text()) === last ? true : undefined),
-            options.intervalSec * 3000 + 10_000,
+            undefined,
+            () => `agent ${url} has ${last}`,
           ).then(
             () => 1,
             () => 0,
@@ -205,7 +211,7 @@ export async function runColdReads(readers: number): Promise<{ ok: number; disti
       '1m',
     ]);
     processes.push(relay);
-    const relayUrl = `http://${String((await relay.waitForLog((l) => l.msg === 'relay started', 30_000)).http)}`;
+    const relayUrl = `http://${String((await relay.waitForLog((l) => l.msg === 'relay started')).http)}`;
     const read = (): Promise<{ status: number; body: string }> =>
       new Promise((resolve, reject) => {
         httpRequest(`${relayUrl}/api/v1/configs/cold?env=development`, { agent: pool }, (res) => {

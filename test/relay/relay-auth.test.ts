@@ -43,7 +43,7 @@ test('relay auth: 401 without or with a bad token, 200 where the namespace annot
     '--default-allowed',
     '-',
   ]);
-  await waitFor(async () => ((await fetch(`${relay.admin}/readyz`)).ok ? true : undefined), 10_000);
+  await waitFor(async () => ((await fetch(`${relay.admin}/readyz`)).ok ? true : undefined));
   const read = (path: string, token?: string) =>
     fetch(`${relay.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const message = async (response: Response) => ((await response.json()) as { message: string }).message;
@@ -83,10 +83,10 @@ test('relay auth: 401 without or with a bad token, 200 where the namespace annot
 
   // An admin edits team-b's annotation: it applies without a restart.
   kube.setNamespace({ metadata: { name: 'team-b', annotations: { [ANNOTATION]: '*' } } });
-  await waitFor(async () => ((await read('/api/v1/configs/ml-service', tokenB)).status === 200 ? true : undefined), 10_000);
+  await waitFor(async () => ((await read('/api/v1/configs/ml-service', tokenB)).status === 200 ? true : undefined));
   // …and a broken annotation allows nothing.
   kube.setNamespace({ metadata: { name: 'team-b', annotations: { [ANNOTATION]: 'te*m' } } });
-  await waitFor(async () => ((await read('/api/v1/configs/ml-service', tokenB)).status === 403 ? true : undefined), 10_000);
+  await waitFor(async () => ((await read('/api/v1/configs/ml-service', tokenB)).status === 403 ? true : undefined));
 
   const reviews = kube.requests.filter((r) => r.path === '/apis/authentication.k8s.io/v1/tokenreviews');
   const perToken = new Map<string, number>();
@@ -114,7 +114,7 @@ test('relay auth: 401 without or with a bad token, 200 where the namespace annot
 
   // "Which pods hold revision X, and how long until all had it": one request.
   await writeValue(central.url, 'ml-service', 'model', 'fleet-check');
-  const put = await waitFor(() => watch.events.find((e) => e.event === 'put' && e.data.includes('fleet-check')), 15_000);
+  const put = await waitFor(() => watch.events.find((e) => e.event === 'put' && e.data.includes('fleet-check')));
   type RevisionReport = {
     namespace: string;
     pods: number;

@@ -17,7 +17,7 @@ export async function startRelayCli(
     ['relay', '--central-url', centralUrl, '--addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--log-level', 'debug', ...args],
     env,
   );
-  const started = await proc.waitForLog((l) => l.msg === 'relay started', 60_000);
+  const started = await proc.waitForLog((l) => l.msg === 'relay started');
   return { proc, url: `http://${String(started.http)}`, admin: `http://${String(started.admin)}` };
 }
 
@@ -42,6 +42,8 @@ export async function relayStatus(relay: RunningRelay): Promise<{
 export type Watcher = {
   readonly events: Array<{ event: string; id: string; data: string; at: number }>;
   readonly status: number;
+  /** Settles when the server ends the stream (or it is closed). */
+  readonly ended: Promise<void>;
   close(): void;
 };
 
@@ -69,7 +71,8 @@ export function openWatch(url: string, headers: Record<string, string> = {}, age
         }
       });
       res.on('error', () => undefined);
-      resolve({ events, status: res.statusCode ?? 0, close: () => req.destroy() });
+      const ended = new Promise<void>((done) => res.on('close', done));
+      resolve({ events, status: res.statusCode ?? 0, ended, close: () => req.destroy() });
     });
     req.on('error', reject);
     req.end();

@@ -29,7 +29,7 @@ test('state Secret: a replica started during an outage on an empty state dir ser
     '--environment',
     'dev,prod',
   ]);
-  await waitFor(async () => ((await fetch(`${first.admin}/readyz`)).ok ? true : undefined), 10_000);
+  await waitFor(async () => ((await fetch(`${first.admin}/readyz`)).ok ? true : undefined));
   assert.equal(await first.proc.stop(), 0);
   const stored = kube.objects.get('secrets/llm-config/relay-state') as { data?: Record<string, string> } | undefined;
   assert.ok(stored, 'the Secret was created');

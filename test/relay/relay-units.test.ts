@@ -116,10 +116,11 @@ test('token review: one review per token while it lives, shared by concurrent re
   const metrics = createRelayMetrics(createRegistry({ processMetrics: false }));
   const good = jwt({ exp: Math.floor(Date.now() / 1000) + 3600 });
   const bad = jwt({ exp: Math.floor(Date.now() / 1000) + 3600, n: 2 });
+  const flaky = jwt({ exp: Math.floor(Date.now() / 1000) + 3600, n: 3 });
   let failing = true;
   const { api, calls } = fakeReviewApi((token) => {
-    if (token === 'flaky' && failing) throw new Error('connection refused');
-    return token === good || token === 'flaky'
+    if (token === flaky && failing) throw new Error('connection refused');
+    return token === good || token === flaky
       ? {
           status: {
             authenticated: true,
@@ -133,33 +134,37 @@ test('token review: one review per token while it lives, shared by concurrent re
   const results = await Promise.all(Array.from({ length: 50 }, () => reviewer.review(good)));
   assert.deepEqual(results[0], {
     ok: true,
-    identity: { username: 'system:serviceaccount:team-a:app', namespace: 'team-a', serviceAccount: 'app', podName: 'app-1' },
+    identity: {
+      username: 'system:serviceaccount:team-a:app',
+      namespace: 'team-a',
+      serviceAccount: 'app',
+      podName: 'app-1',
+      expiresAt: (results[0] as { identity: { expiresAt: number } }).identity.expiresAt,
+    },
   });
   await reviewer.review(good);
   assert.equal(calls.filter((t) => t === good).length, 1, 'one TokenReview for 51 requests');
   assert.equal((await reviewer.review(bad)).ok, false);
   assert.equal((await reviewer.review(bad)).ok, false);
   assert.equal(calls.filter((t) => t === bad).length, 1, 'a rejection is cached too');
-  await assert.rejects(reviewer.review('flaky'));
+  await assert.rejects(reviewer.review(flaky));
   failing = false;
-  assert.equal((await reviewer.review('flaky')).ok, true, 'an API failure is asked again next time');
+  assert.equal((await reviewer.review(flaky)).ok, true, 'an API failure is asked again next time');
 });
 
 test('token review: wrong audience and users that are not service accounts are rejected', async () => {
   const { logger } = testLogger();
   const metrics = createRelayMetrics(createRegistry({ processMetrics: false }));
+  const aud = jwt({ exp: Math.floor(Date.now() / 1000) + 3600, n: 'aud' });
   const { api } = fakeReviewApi((token) => ({
     status:
-      token === 'aud'
+      token === aud
         ? { authenticated: true, audiences: ['vault'], user: { username: 'system:serviceaccount:a:b' } }
         : { authenticated: true, audiences: ['llm-config'], user: { username: 'kubernetes-admin' } },
   }));
   const reviewer = new TokenReviewer({ api, audience: 'llm-config', logger, metrics });
-  assert.match(
-    (await reviewer.review('aud')).ok ? '' : ((await reviewer.review('aud')) as { reason: string }).reason,
-    /audience "llm-config"/,
-  );
-  const user = await reviewer.review('user');
+  assert.match((await reviewer.review(aud)).ok ? '' : ((await reviewer.review(aud)) as { reason: string }).reason, /audience "llm-config"/);
+  const user = await reviewer.review(jwt({ exp: Math.floor(Date.now() / 1000) + 3600, n: 'user' }));
   assert.equal(user.ok, false);
   assert.match((user as { reason: string }).reason, /not a service account/);
 });

@@ -15,6 +15,12 @@ import { FakeClock, settle } from '../helpers/fake-clock.ts';
 import { HostileCentral, deepJson, entry, json } from '../helpers/hostile-central.ts';
 import { testLogger } from '../helpers/test-logger.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AtomicWriter } from '../../src/files/atomic-writer.ts';
+import { defaultFileSpecs } from '../../src/files/file-spec.ts';
+import { readSnapshot } from '../../src/snapshot.ts';
+import { tempDir } from '../helpers/cli-process.ts';
 
 type FakeClient = {
   listNamespace(ns: string, etag?: string, signal?: AbortSignal, env?: string): Promise<ListResult>;
@@ -237,4 +243,100 @@ test('issue 11 #6: an entry nested 6,000 deep is refused with a reason; its key 
   assert.equal(r.store.view.namespaces.get('ns2')!.get('k')!.version, 2, 'other namespaces went on');
   const refused = r.lines.find((l) => l.msg === 'entry refused');
   assert.match(String(refused?.reason), /ns1\/model nests deeper than 64 levels/);
+});
+
+test('H1c #3: when an unusable event id drops the cursor, the saved snapshot drops it too, without waiting for a revision', async (t) => {
+  const dir = await tempDir(t);
+  const identity = { environment: 'development', centralUrl: 'http://central/' };
+  await mkdir(join(dir, 'cache'));
+  const e = entry('ns', 'k', 'v') as Entry;
+  const body = new PassThrough();
+  const r = runtime(
+    {
+      listNamespace: async () => ({ kind: 'entries' as const, entries: [], refused: [], etag: undefined }),
+      openWatch: async () => body,
+    },
+    {
+      mode: 'stream',
+      resyncIntervalMs: 1e9,
+      output: {
+        follow: true,
+        writer: new AtomicWriter(join(dir, 'files')),
+        specs: defaultFileSpecs(['ns']),
+        snapshot: { cacheDir: join(dir, 'cache'), identity },
+      },
+    },
+  );
+  const savedCursor = async () => (await readSnapshot(join(dir, 'cache'), identity))?.cursor.lastEventId;
+  r.engine.start();
+  body.write(snapshotEvent('4', { ns: [e] }) + putEvent('5', { ...e, version: 2 }));
+  await r.clock.runUntil(() => r.engine.status().lastEventId === '5' && r.publisher!.state.publishedRevision === 2);
+  await r.publisher!.idle();
+  assert.notEqual(await savedCursor(), undefined, 'a cursor was saved');
+  // The bad id comes with a put that changes nothing: no new revision would save the cursor.
+  body.write(putEvent('snow\u2603', { ...e, version: 2 }));
+  await r.clock.runUntil(() => r.engine.status().lastEventId === undefined);
+  await r.publisher!.idle();
+  assert.equal(r.store.view.revision, 2, 'no new revision');
+  assert.equal(await savedCursor(), undefined, 'on disk: no cursor either (a restart asks afresh)');
+  await r.engine.stop();
+  r.publisher!.stop();
+});
+
+/** A seeded pseudo-random source (mulberry32), so each simulated agent jitters differently but reproducibly. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('H1c #2 (issue 11 #10): an over-budget fleet behind one IP converges under the limit and stays there for an hour', async (t) => {
+  // 4 agents × 3 namespaces at 1 s = 12 req/s against upstream's 10 req/s (burst 10) per IP.
+  const clock = new FakeClock();
+  const start = clock.now();
+  const bucket = { tokens: 10, at: start };
+  const WINDOW_MS = 10 * 60_000;
+  const windows = Array.from({ length: 6 }, () => ({ ok: 0, limited: 0 }));
+  const takeToken = (): boolean => {
+    const now = clock.now();
+    bucket.tokens = Math.min(10, bucket.tokens + ((now - bucket.at) / 1000) * 10);
+    bucket.at = now;
+    const window = windows[Math.floor((now - start) / WINDOW_MS)];
+    if (bucket.tokens < 1) {
+      if (window) window.limited++;
+      return false;
+    }
+    bucket.tokens -= 1;
+    if (window) window.ok++;
+    return true;
+  };
+  const client: FakeClient = {
+    listNamespace: async () => {
+      if (!takeToken()) throw new CentralRateLimitedError(429, 'Rate limit exceeded', 1000);
+      return { kind: 'not-modified' as const };
+    },
+    openWatch: async () => new PassThrough(),
+  };
+  const agents = [1, 2, 3, 4].map((seed) =>
+    runtime(client, {
+      namespaces: ['a', 'b', 'c'],
+      clock,
+      backoff: { baseMs: 100, capMs: 1000, random: seededRandom(seed) },
+    }),
+  );
+  for (const agent of agents) agent.engine.start();
+  while (clock.now() - start < windows.length * WINDOW_MS) await clock.next();
+  for (const agent of agents) await agent.engine.stop();
+  const figures = windows.map((w, i) => `${i * 10}-${i * 10 + 10} min: ${w.limited} × 429, ${(w.ok / 600).toFixed(1)} req/s`).join('; ');
+  assert.ok(windows[0]!.limited > 0, `the fleet starts over budget: ${figures}`);
+  for (const [i, w] of windows.entries()) {
+    if (i >= 1) assert.equal(w.limited, 0, `no 429 after the first 10 minutes: ${figures}`);
+    assert.ok(w.ok / 600 >= 5, `the fleet still uses at least half the budget: ${figures}`);
+  }
+  t.diagnostic(`fleet: ${figures}`);
 });

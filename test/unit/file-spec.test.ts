@@ -139,3 +139,18 @@ test('file modes: no owner read is refused at start naming file and mode; no gro
     });
   }
 });
+
+test('webhook annotations file-<name>-prefix and file-<name>-multiline reach the entry; a bad one names its annotation', async () => {
+  const { filesFromAnnotations, checkFileEntries } = await import('../../webhook/file-annotations.ts');
+  const { PREFIX } = await import('../../webhook/annotations.ts');
+  const entries = filesFromAnnotations(
+    { [`${PREFIX}file-app.env`]: 'ml-service', [`${PREFIX}file-app.env-prefix`]: 'APP_', [`${PREFIX}file-app.env-multiline`]: 'true' },
+    {},
+  )!;
+  assert.deepEqual(entries, [{ name: 'app.env', source: 'ml-service', prefix: 'APP_', multiline: 'true' }]);
+  checkFileEntries(entries, NS);
+  assert.throws(
+    () => checkFileEntries([{ name: 'app.env', source: 'ml-service', prefix: '9' }], NS),
+    (e: unknown) => e instanceof InvalidSettingError && e.setting === `${PREFIX}file-app.env-prefix`,
+  );
+});

@@ -398,6 +398,21 @@ test('templates: lookup and #with/#each of a missing key are render errors; #if 
   assert.equal(compileTemplate('{{default nope "d"}}')(context), 'd');
 });
 
+test('env: the few inert names inside refused families (NODE_ENV, AWS_REGION, …) are written as they are', () => {
+  const inert = {
+    node_env: 'production',
+    AWS_REGION: 'eu-west-1',
+    aws_default_region: 'eu-west-1',
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+  };
+  assert.equal(
+    renderEnv('app.env', inert),
+    "AWS_DEFAULT_REGION='eu-west-1'\nAWS_REGION='eu-west-1'\nNODE_ENV='production'\nPYTHONDONTWRITEBYTECODE='1'\nPYTHONUNBUFFERED='1'\n",
+  );
+  assert.throws(() => renderEnv('app.env', { NODE_ENVIRONMENT_HOOK: 'x' }), RenderError);
+});
+
 // H2b item 2: names are refused by family (prefix/suffix), case-insensitively; a per-file prefix namespaces keys.
 test('env: variables that run code or redirect tools are refused by family, whatever the case; a prefix makes them safe', () => {
   const reported = [

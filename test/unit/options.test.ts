@@ -57,7 +57,7 @@ test('parsed options are frozen', () => {
 test('an invalid value names the setting, the value and what is accepted', () => {
   const cases: Array<[string[], Record<string, string>, string]> = [
     [['--poll-interval=abc'], {}, '--poll-interval=abc: not a duration (e.g. 30s, 5m, 1h30m, 250ms)'],
-    [[], { LLM_CONFIG_POLL_INTERVAL: '10ms' }, 'LLM_CONFIG_POLL_INTERVAL=10ms: out of range (1000ms to 9007199254740991ms)'],
+    [[], { LLM_CONFIG_POLL_INTERVAL: '10ms' }, 'LLM_CONFIG_POLL_INTERVAL=10ms: out of range (1000ms to 2147483647ms)'],
     [
       ['--namespaces', 'ok,../etc'],
       {},

@@ -28,16 +28,23 @@ const TEMPLATE: Record<string, (o: any) => any> = {
 };
 const templateOf = (o: any) => (TEMPLATE[o.kind] ?? ((x: any) => x.spec.template))(o);
 
-function annotate(manifest: any): any {
+function annotate(manifest: any, extra: Record<string, string> = {}): any {
   const template = templateOf(manifest);
   template.metadata ??= {};
   template.metadata.annotations = {
     ...template.metadata.annotations,
     'config.llm-dev-ops.io/inject': 'true',
     'config.llm-dev-ops.io/namespaces': 'ml-service,shared',
+    ...extra,
   };
   return manifest;
 }
+
+/** Workloads that listen on the agent's default local API port: refused as they are, injected with http-port moved. */
+const LISTENS_ON_8080: Record<string, string> = {
+  'k8s-examples-pod-javaweb.yaml': 'tomcat',
+  'microservices-demo-deployment-frontend.yaml': 'server',
+};
 
 const fixtures = existsSync(FIXTURES)
   ? readdirSync(FIXTURES)
@@ -50,7 +57,16 @@ test('fixtures are present', () =>
 
 for (const file of fixtures) {
   test(`golden: ${file}`, () => {
-    const manifest = annotate(parse(readFileSync(join(FIXTURES, file), 'utf8')));
+    const clashing = LISTENS_ON_8080[file];
+    if (clashing !== undefined) {
+      const refused = injectManifest(annotate(parse(readFileSync(join(FIXTURES, file), 'utf8'))), context);
+      assert.match(
+        String(refused.denied),
+        new RegExp(`container "${clashing}" declares containerPort 8080, .*set config\\.llm-dev-ops\\.io/http-port`),
+      );
+    }
+    const extra: Record<string, string> = clashing === undefined ? {} : { 'config.llm-dev-ops.io/http-port': '8081' };
+    const manifest = annotate(parse(readFileSync(join(FIXTURES, file), 'utf8')), extra);
     const result = injectManifest(manifest, context);
     assert.equal(result.denied, undefined);
     const actual = stringify(result.manifest, { lineWidth: 0 });

@@ -17,6 +17,7 @@ import { parseOptions } from '../../src/options/define.ts';
 import { injectionDefaults, injectionOptionTable, injectorSettings } from '../../webhook/webhook-options.ts';
 import { testLogger } from '../helpers/test-logger.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { waitFor } from '../helpers/cli-process.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -103,17 +104,13 @@ test('TLS: 1.3 and 1.2 ECDHE+AEAD are served; RSA key exchange, CBC and TLS 1.1 
     const before = clientErrors.length;
     assert.deepEqual(await handshake(port, ca, client), { ok: false }, name);
     // The server itself refused the handshake (not the client failing to offer anything).
-    await waitUntil(() => clientErrors.length > before, `server-side refusal of ${name}`);
+    await waitFor(
+      () => clientErrors.length > before,
+      undefined,
+      () => `server-side refusal of ${name}`,
+    );
   }
 });
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 type RawAnswer = { status: number | undefined; closed: boolean; text: string };
 
@@ -166,29 +163,50 @@ test('stalled bodies: bytes in flight are capped (503), a valid review is answer
   defer(t, async () => {
     for (const { socket } of stallers) socket.destroy();
   });
-  await waitUntil(() => stallers.filter(({ answer }) => answer.status === 503).length === 9, 'nine clients over the budget refused');
+  await waitFor(
+    () => stallers.filter(({ answer }) => answer.status === 503).length === 9,
+    undefined,
+    () => 'nine clients over the budget refused',
+  );
   const refused = stallers.filter(({ answer }) => answer.status === 503);
-  await waitUntil(() => refused.every(({ answer }) => answer.closed), 'refused connections to be closed');
+  await waitFor(
+    () => refused.every(({ answer }) => answer.closed),
+    undefined,
+    () => 'refused connections to be closed',
+  );
   assert.match(refused[0]!.answer.text, /retry-after: 1/i);
   const holding = stallers.filter(({ answer }) => answer.status !== 503);
   assert.equal(holding.length, 3);
   assert.equal(await postReview(port, ca), 200, 'a valid review is answered while others stall');
   // The stalled ones are cut at the body deadline and their bytes given back.
-  await waitUntil(() => holding.every(({ answer }) => answer.status === 408 && answer.closed), 'the body deadline');
+  await waitFor(
+    () => holding.every(({ answer }) => answer.status === 408 && answer.closed),
+    undefined,
+    () => 'the body deadline',
+  );
   const again = stallingClient(port, ca, MiB / 2, { declared: MiB });
   defer(t, async () => again.socket.destroy());
-  await waitUntil(() => again.answer.status === 408, 'a new large body admitted once the budget is back, then cut at the deadline');
+  await waitFor(
+    () => again.answer.status === 408,
+    undefined,
+    () => 'a new large body admitted once the budget is back, then cut at the deadline',
+  );
 
   // Chunked bodies (no declared length) count as large from the first byte: the headroom stays free.
   const chunked = Array.from({ length: 12 }, () => stallingClient(port, ca, MiB));
   defer(t, async () => {
     for (const { socket } of chunked) socket.destroy();
   });
-  await waitUntil(() => chunked.some(({ answer }) => answer.status === 503), 'the budget to refuse chunked bodies over it');
+  await waitFor(
+    () => chunked.some(({ answer }) => answer.status === 503),
+    undefined,
+    () => 'the budget to refuse chunked bodies over it',
+  );
   assert.equal(await postReview(port, ca), 200, 'a valid review is answered while chunked bodies stall');
-  await waitUntil(
+  await waitFor(
     () => chunked.every(({ answer }) => (answer.status === 503 || answer.status === 408) && answer.closed),
-    'every chunked staller to be refused or cut at the deadline',
+    undefined,
+    () => 'every chunked staller to be refused or cut at the deadline',
   );
 });
 
@@ -202,5 +220,9 @@ test('a declared Content-Length over the limit is 413 before any byte is read; h
   await once(socket, 'close');
   assert.match(text, /^HTTP\/1\.1 413 /);
   const slow = stallingClient(port, ca, 0, { headers: false });
-  await waitUntil(() => slow.answer.closed, 'the headers timeout to close the connection');
+  await waitFor(
+    () => slow.answer.closed,
+    undefined,
+    () => 'the headers timeout to close the connection',
+  );
 });

@@ -12,14 +12,7 @@ import { CertificateFiles, readPair, type CertificatePair } from '../../webhook/
 import { generateTlsMaterial } from '../../webhook/tls-material.ts';
 import { testLogger } from '../helpers/test-logger.ts';
 import { defer } from '../helpers/cleanup.ts';
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from '../helpers/cli-process.ts';
 
 let generation = 0;
 /** kubelet's AtomicWriter: a new timestamped directory, `..data_tmp` → it, renamed over `..data`, the old one removed. */
@@ -58,7 +51,11 @@ test('a kubelet ..data swap reloads once, naming what changed; writes beside the
   await mkdir(join(dir, 'sub'));
 
   const second = await publish(dir, 'second', first.dataDir);
-  await waitUntil(() => loaded.length > 0, 'the reload after the ..data swap');
+  await waitFor(
+    () => loaded.length > 0,
+    undefined,
+    () => 'the reload after the ..data swap',
+  );
   assert.deepEqual(loaded, [second.pair]);
   const reloads = lines.filter((l) => l.msg === 'serving certificate reloaded');
   assert.equal(reloads.length, 1);
@@ -66,7 +63,11 @@ test('a kubelet ..data swap reloads once, naming what changed; writes beside the
 
   // A second swap reloads again: the watch survives its own target being replaced.
   const third = await publish(dir, 'third', second.dataDir);
-  await waitUntil(() => loaded.length > 1, 'the reload after the second swap');
+  await waitFor(
+    () => loaded.length > 1,
+    undefined,
+    () => 'the reload after the second swap',
+  );
   assert.deepEqual(loaded, [second.pair, third.pair]);
   assert.ok(lines.filter((l) => l.msg === 'serving certificate reloaded').every((l) => !(l.changed as string[]).includes('webhook.log')));
 });
@@ -92,10 +93,18 @@ test('plain files renamed over the pair reload; an unchanged pair rewritten in p
   await files.watch();
   defer(t, () => files.close());
   await write(first);
-  await waitUntil(() => lines.some((l) => l.msg === 'certificate files touched; content unchanged'), 'the unchanged rewrite to be seen');
+  await waitFor(
+    () => lines.some((l) => l.msg === 'certificate files touched; content unchanged'),
+    undefined,
+    () => 'the unchanged rewrite to be seen',
+  );
   assert.deepEqual(loaded, []);
   const second = await material('second');
   await write(second);
-  await waitUntil(() => loaded.length > 0, 'the reload');
+  await waitFor(
+    () => loaded.length > 0,
+    undefined,
+    () => 'the reload',
+  );
   assert.deepEqual(loaded, [second]);
 });

@@ -6,6 +6,21 @@
 
 {{/* The conventional fullname: no repetition when the release name already contains the name. */}}
 {{- define "llmc.fullname" -}}
+{{- $fullname := include "llmc.fullnameUnchecked" . }}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $fullname) }}
+{{- fail (printf "the object name %q (from release name %q) is not a DNS-1035 label, which Service names must be (a lowercase letter first, then a-z, 0-9 and -): set fullnameOverride, or use another release name" $fullname .Release.Name) }}
+{{- end }}
+{{- $fullname }}
+{{- end }}
+
+{{/* `base` with `suffix`, the base cut first so the suffix survives the 63-character limit
+     (cutting after would give `-relay` objects the webhook's own names). */}}
+{{- define "llmc.suffixed" -}}
+{{- $base := index . 0 }}{{- $suffix := index . 1 }}
+{{- printf "%s%s" ($base | trunc (sub 63 (len $suffix) | int) | trimSuffix "-") $suffix }}
+{{- end }}
+
+{{- define "llmc.fullnameUnchecked" -}}
 {{- if .Values.fullnameOverride }}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
 {{- else }}
