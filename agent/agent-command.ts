@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { defineCommand } from '../src/command.ts';
 import { InvalidSettingError } from '../src/errors.ts';
-import { validateSyncOptions } from '../src/sync-context.ts';
+import { validateSyncOptions } from '../src/sync/sync-context.ts';
 import { agentOptionTable, type AgentOptions } from './agent-options.ts';
 import { isLoopbackAddress } from './local-api/loopback.ts';
 import { startAgent } from './agent-runtime.ts';

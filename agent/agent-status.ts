@@ -1,7 +1,7 @@
 // What /v1/status and /readyz report. Never a configuration value.
 
 import { formatDurationMs } from '../src/durations.ts';
-import type { SyncContext } from '../src/sync-context.ts';
+import type { SyncContext } from '../src/sync/sync-context.ts';
 import type { SyncEngine } from '../src/sync/engine.ts';
 import type { OutputPublisher } from '../src/sync/publisher.ts';
 import { countEntries, type ConfigStore } from '../src/store/config-store.ts';

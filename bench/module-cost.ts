@@ -1,6 +1,6 @@
 // What loading a dependency costs a bare Node with the images' flags (issue 14): RSS and
-// its anonymous part after a GC, for undici's index against the parts src/lean-undici.ts
-// loads, prom-client's index (with its default metrics) against src/lean-prom-client.ts,
+// its anonymous part after a GC, for undici's index against the parts src/lean/undici.ts
+// loads, prom-client's index (with its default metrics) against src/lean/prom-client.ts,
 // and node:http taken by an ES import against process.getBuiltinModule. Plain JavaScript
 // children (-e), so Node's TypeScript stripper is not counted. Figures: docs/sizing.md.
 //   node bench/module-cost.ts [runs]

@@ -9,7 +9,7 @@ import { describeError, TokenReviewUnavailableError } from '../src/errors.ts';
 
 const TOKEN_REVIEW_CODE = 'LLMC_ERR_TOKEN_REVIEW_UNAVAILABLE';
 import type { Logger } from '../src/logger.ts';
-import { allowedNamespacesFor, firstDisallowed, type AllowedNamespaces, type NamespaceGlobs } from '../src/namespace-globs.ts';
+import { allowedNamespacesFor, firstDisallowed, type AllowedNamespaces, type NamespaceGlobs } from '../src/access/namespace-globs.ts';
 import type { TokenReviewer } from './token-auth.ts';
 
 export type Reader = {

@@ -10,7 +10,7 @@ import { EventLog } from '../src/central-api-server/event-log.ts';
 import type { Environment } from '../src/environments.ts';
 import { describeError, errorCode } from '../src/errors.ts';
 import type { Logger } from '../src/logger.ts';
-import { retryDelayMs, type BackoffPolicy } from '../src/backoff.ts';
+import { retryDelayMs, type BackoffPolicy } from '../src/sync/backoff.ts';
 import { cycleFailure, pollAllNamespaces } from '../src/sync/poll-cycle.ts';
 import { MAX_INTERVAL_MS, Pacing } from '../src/sync/pacing.ts';
 import type { Entry, Refusal } from '../src/central/entry.ts';

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiErrorBody, etagOfJson, HEALTH_BODY, parseLastEventId, watchNamespaces } from '../src/central-api-server/protocol.ts';
 import { canonicalEnvironment, type Environment } from '../src/environments.ts';
-import type { HttpMetrics } from '../src/metrics.ts';
+import type { HttpMetrics } from '../src/metrics/http-metrics.ts';
 import { isNamespaceName } from '../src/options/parsers.ts';
 import type { AccessControl, Reader } from './access-control.ts';
 import type { FleetView } from './fleet-view.ts';

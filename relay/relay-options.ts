@@ -7,7 +7,7 @@ import { option, optional, repeatable, type OptionsOf } from '../src/options/def
 import { syncOptionTable } from '../src/options/sync-options.ts';
 import { InvalidSettingError, InvalidValueError } from '../src/errors.ts';
 import type { Environment } from '../src/environments.ts';
-import { parseNamespaceGlobs, type NamespaceGlobs } from '../src/namespace-globs.ts';
+import { parseNamespaceGlobs, type NamespaceGlobs } from '../src/access/namespace-globs.ts';
 
 /** One or more environments, comma-separated; each canonicalised. */
 const environmentList: p.Parser<readonly Environment[]> = {

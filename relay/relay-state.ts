@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CANONICAL_ENVIRONMENTS, type Environment } from '../src/environments.ts';
 import { describeError } from '../src/errors.ts';
 import type { Logger } from '../src/logger.ts';
-import { readSnapshot, snapshotPath, writeSnapshot, type Sealing, type Snapshot } from '../src/snapshot.ts';
+import { readSnapshot, snapshotPath, writeSnapshot, type Sealing, type Snapshot } from '../src/snapshot/snapshot.ts';
 import type { NamespaceData } from '../src/store/config-store.ts';
 import type { NamespaceSlots } from './namespace-slots.ts';
 import type { StateSecret } from './state-secret.ts';

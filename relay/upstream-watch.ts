@@ -8,7 +8,7 @@
 // taking over at once.
 
 import type { Readable } from 'node:stream';
-import { retryDelayMs, sleep, type BackoffPolicy } from '../src/backoff.ts';
+import { retryDelayMs, sleep, type BackoffPolicy } from '../src/sync/backoff.ts';
 import type { CentralClient } from '../src/central/client.ts';
 import type { Refusal } from '../src/central/entry.ts';
 import type { Environment } from '../src/environments.ts';

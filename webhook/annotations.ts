@@ -91,7 +91,7 @@ export function unknownAnnotations(annotations: Annotations): string[] {
         !(name in ANNOTATIONS) &&
         name !== 'inject' &&
         name !== 'status' &&
-        // set on Kubernetes namespaces for the relay (src/namespace-globs.ts), not an injection setting
+        // set on Kubernetes namespaces for the relay (src/access/namespace-globs.ts), not an injection setting
         name !== 'allowed-namespaces' &&
         !/^(file|template|vault-secret)-./.test(name),
     );

@@ -7,7 +7,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { InvalidSettingError, LlmConfigError } from '../src/errors.ts';
-import { allowedNamespacesFor, firstDisallowed, type NamespaceGlobs } from '../src/namespace-globs.ts';
+import { allowedNamespacesFor, firstDisallowed, type NamespaceGlobs } from '../src/access/namespace-globs.ts';
 import { PREFIX, STATUS_ANNOTATION, type Annotations } from './annotations.ts';
 import type { InjectorSettings } from './container-specs.ts';
 import type { InjectionDefaults } from './injection-defaults.ts';

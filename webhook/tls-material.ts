@@ -7,7 +7,7 @@
 import 'reflect-metadata';
 import { createPrivateKey, webcrypto, randomBytes, X509Certificate } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { Gauge } from '../src/lean-prom-client.ts';
+import { Gauge } from '../src/lean/prom-client.ts';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);

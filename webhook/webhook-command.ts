@@ -7,7 +7,8 @@ import { defineCommand } from '../src/command.ts';
 import { flag, option, optional, type OptionsOf } from '../src/options/define.ts';
 import * as p from '../src/options/parsers.ts';
 import { createLogger } from '../src/logger.ts';
-import { createAdmissionMetrics, createRegistry } from '../src/metrics.ts';
+import { createAdmissionMetrics } from './admission-metrics.ts';
+import { createRegistry } from '../src/metrics/registry.ts';
 import { InvalidSettingError } from '../src/errors.ts';
 import { injectionDefaults, injectionOptionTable, injectorSettings } from './webhook-options.ts';
 import { createAdmissionHandler } from './admission-handler.ts';
@@ -15,7 +16,7 @@ import { createWebhookServer, reloadCertificate } from './https-server.ts';
 import { CertificateFiles, readPair, type CertificatePair } from './tls-files.ts';
 import { certificateExpiryGauge } from './tls-material.ts';
 import { loadKubeConfig, NamespaceDefaults, SelfManagedTls } from './kube-api.ts';
-import { parseNamespaceGlobs } from '../src/namespace-globs.ts';
+import { parseNamespaceGlobs } from '../src/access/namespace-globs.ts';
 
 export const webhookOptionTable = {
   addr: option(p.listenAddress, '0.0.0.0:8443', 'HTTPS listen address (port 0 picks a free port; the bound address is logged).'),

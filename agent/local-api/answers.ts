@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { entryFingerprint, type Entry } from '../../src/central/entry.ts';
-import type { StoreView } from '../../src/sync/store.ts';
+import type { StoreView } from '../../src/store/config-store.ts';
 
 export type Answer = {
   readonly status: number;

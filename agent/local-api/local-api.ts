@@ -5,9 +5,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { canonicalEnvironment, type Environment } from '../../src/environments.ts';
-import type { HttpMetrics } from '../../src/metrics.ts';
-import type { ConfigStore } from '../../src/sync/store.ts';
-import type { WatchedFile } from '../../src/watched-file.ts';
+import type { HttpMetrics } from '../../src/metrics/http-metrics.ts';
+import type { ConfigStore } from '../../src/store/config-store.ts';
+import type { WatchedFile } from '../../src/credentials/watched-file.ts';
 import { AnswerCache, errorAnswer, jsonAnswer, type Answer, type ValueRoute } from './answers.ts';
 import type { Watchers } from './watchers.ts';
 import { viaUnixSocket } from '../listeners.ts';

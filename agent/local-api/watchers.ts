@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDurationMs } from '../../src/durations.ts';
 import type { ChangeLog, RevisionRecord } from '../../src/sync/change-log.ts';
-import type { ConfigStore } from '../../src/sync/store.ts';
+import type { ConfigStore } from '../../src/store/config-store.ts';
 import { jsonAnswer, errorAnswer, type Answer } from './answers.ts';
 
 const MAX_WAIT_MS = 5 * 60_000;

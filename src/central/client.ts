@@ -4,7 +4,7 @@
 // headers such as X-Forwarded-Proto that its middleware demands.
 
 import type { Dispatcher } from 'undici';
-import { Pool } from '../lean-undici.ts';
+import { Pool } from '../lean/undici.ts';
 import type { Readable } from 'node:stream';
 import {
   CentralHttpError,
@@ -16,7 +16,7 @@ import {
 } from '../errors.ts';
 import type { Environment } from '../environments.ts';
 import type { Header } from '../options/parsers.ts';
-import type { WatchedFile } from '../watched-file.ts';
+import type { WatchedFile } from '../credentials/watched-file.ts';
 import { parseEntryAnswer, type Entry, type Refusal } from './entry.ts';
 
 export type CentralClientOptions = {

@@ -4,7 +4,7 @@
 
 import { createRequire } from 'node:module';
 import { RenderError } from '../errors.ts';
-import type { StoreView } from '../sync/store.ts';
+import type { StoreView } from '../store/config-store.ts';
 import type { FilePayload } from './atomic-writer.ts';
 import type { FileSpec } from './file-spec.ts';
 import { renderEnv } from './format-env.ts';

@@ -2,10 +2,10 @@
 // (retried with backoff) or a signal to a named process. Debounced, so a burst of
 // changes within the window ends in one notification.
 
-import { request } from '../lean-undici.ts';
+import { request } from '../lean/undici.ts';
 import { describeError, errorCode, NotifyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { retryWithBackoff, type BackoffPolicy } from '../backoff.ts';
+import { retryWithBackoff, type BackoffPolicy } from '../sync/backoff.ts';
 import { findProcesses } from './find-processes.ts';
 
 export type NotifierOptions = {

@@ -2,7 +2,7 @@
 // long-poll and SSE clients resume from a revision, and learn what changed without
 // being sent any value. When the log no longer reaches back, they are told to reload.
 
-import type { ConfigStore, Change } from './store.ts';
+import type { ConfigStore, Change } from '../store/config-store.ts';
 
 export type ChangeSummary = { readonly type: 'put' | 'delete'; readonly namespace: string; readonly key: string };
 export type RevisionRecord = { readonly revision: number; readonly changes: readonly ChangeSummary[] };

@@ -8,11 +8,11 @@
 
 import { errorCode, describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { SyncMetrics } from '../metrics.ts';
+import type { SyncMetrics } from './sync-metrics.ts';
 import type { CentralClient } from '../central/client.ts';
 import type { Environment } from '../environments.ts';
-import { retryDelayMs, retryWithBackoff, sleep, type BackoffPolicy } from '../backoff.ts';
-import type { SyncCursor } from '../snapshot.ts';
+import { retryDelayMs, retryWithBackoff, sleep, type BackoffPolicy } from './backoff.ts';
+import type { SyncCursor } from '../snapshot/snapshot.ts';
 import type { Change, ConfigStore } from '../store/config-store.ts';
 import { consumeWatchStream, isUsableEventId, type WatchEvent } from './sse-consumer.ts';
 import { cycleFailure, describeFailures, pollAllNamespaces, type PollOutcome } from './poll-cycle.ts';

@@ -10,15 +10,15 @@
 // Work is serialised and coalesced: a burst of revisions while a write is running
 // ends in one more write of the newest view, never a queue of stale ones.
 
-import { fullJitterDelayMs, type BackoffPolicy } from '../backoff.ts';
+import { fullJitterDelayMs, type BackoffPolicy } from './backoff.ts';
 import type { Logger } from '../logger.ts';
-import type { SyncMetrics } from '../metrics.ts';
+import type { SyncMetrics } from './sync-metrics.ts';
 import { SnapshotError, describeError, type RenderError } from '../errors.ts';
 import type { AtomicWriter } from '../files/atomic-writer.ts';
 import type { FileSpec } from '../files/file-spec.ts';
 import { renderFiles } from '../files/render.ts';
 import { rm } from 'node:fs/promises';
-import { snapshotPath, writeSnapshot, type Sealing, type SnapshotIdentity, type SyncCursor } from '../snapshot.ts';
+import { snapshotPath, writeSnapshot, type Sealing, type SnapshotIdentity, type SyncCursor } from '../snapshot/snapshot.ts';
 import type { RetiredId, StoreView } from '../store/config-store.ts';
 
 /** How the publisher touches the snapshot file; replaceable in tests to simulate a read-only volume. */

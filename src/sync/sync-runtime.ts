@@ -5,7 +5,7 @@
 // own store; nothing here is process-global.
 
 import type { Logger } from '../logger.ts';
-import type { SyncMetrics } from '../metrics.ts';
+import type { SyncMetrics } from './sync-metrics.ts';
 import type { Refusal } from '../central/entry.ts';
 import { countEntries, type ConfigStore, type StoreView } from '../store/config-store.ts';
 import { SyncEngine, type SyncEngineOptions } from './engine.ts';

@@ -6,8 +6,8 @@
 import { describeError, errorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Entry } from '../central/entry.ts';
-import type { ConfigStore, Change } from '../sync/store.ts';
-import { retryWithBackoff, sleep, type BackoffPolicy } from '../backoff.ts';
+import type { ConfigStore, Change } from '../store/config-store.ts';
+import { retryWithBackoff, sleep, type BackoffPolicy } from '../sync/backoff.ts';
 import type { SecretRef, VaultSource } from './vault-source.ts';
 
 export const VAULT_NAMESPACE = 'vault';

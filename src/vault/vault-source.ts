@@ -8,7 +8,7 @@ import NodeVault from 'node-vault';
 import { MAX_VALUE_DEPTH, nestedDeeperThan } from '../central/entry.ts';
 import { EntryRefusedError, VaultError, VaultPermissionError, describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { WatchedFile } from '../watched-file.ts';
+import type { WatchedFile } from '../credentials/watched-file.ts';
 
 export type SecretRef = { readonly name: string; readonly mount: string; readonly path: string };
 export type SecretRead =

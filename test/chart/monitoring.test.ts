@@ -5,7 +5,10 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAdmissionMetrics, createHttpMetrics, createRegistry, createSyncMetrics } from '../../src/metrics.ts';
+import { createAdmissionMetrics } from '../../webhook/admission-metrics.ts';
+import { createHttpMetrics } from '../../src/metrics/http-metrics.ts';
+import { createRegistry } from '../../src/metrics/registry.ts';
+import { createSyncMetrics } from '../../src/sync/sync-metrics.ts';
 import { certificateExpiryGauge } from '../../webhook/tls-material.ts';
 import { find, helmHome, renderChart } from './chart-render.ts';
 

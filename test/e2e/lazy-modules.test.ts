@@ -64,7 +64,7 @@ test('an agent with no Vault, template, YAML or token file loads none of their m
     [],
     'optional subsystems loaded without being configured',
   );
-  // src/lean-undici.ts, src/lean-prom-client.ts: only the parts of undici and prom-client in use, never their
+  // src/lean/undici.ts, src/lean/prom-client.ts: only the parts of undici and prom-client in use, never their
   // indexes (fetch, WebSocket, mocks; push gateway, cluster) nor @opentelemetry/api.
   assert.ok(!loaded.has('@opentelemetry/api'), '@opentelemetry/api loaded (prom-client default CPU metric)');
   // agent/listeners.ts: no ES import of node:http, whose WebSocket export loads Node's bundled undici.

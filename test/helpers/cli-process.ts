@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { defer } from './cleanup.ts';
 
 export const CLI = fileURLToPath(new URL('../../bin/llm-config.js', import.meta.url));
-export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** The Node flags the images run the programs with (Dockerfile ENTRYPOINT); benches use them too. */
 export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1'];
 

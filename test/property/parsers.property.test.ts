@@ -15,7 +15,7 @@ import { renderEnv } from '../../src/files/format-env.ts';
 import { renderProperties } from '../../src/files/format-properties.ts';
 import { compileTemplate } from '../../src/files/format-template.ts';
 import { renderFiles } from '../../src/files/render.ts';
-import { ConfigStore } from '../../src/sync/store.ts';
+import { ConfigStore } from '../../src/store/config-store.ts';
 import { isPlainFileName } from '../../src/files/atomic-writer.ts';
 import { loadFileSpecs } from '../../src/files/file-spec.ts';
 import { isNamespaceName } from '../../src/options/parsers.ts';

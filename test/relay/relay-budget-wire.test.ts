@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CentralClient } from '../../src/central/client.ts';
-import { WatchedFile } from '../../src/watched-file.ts';
+import { WatchedFile } from '../../src/credentials/watched-file.ts';
 import { testLogger } from '../helpers/test-logger.ts';
 import { UpstreamBudget, type BudgetClock } from '../../relay/upstream-budget.ts';
 

@@ -12,7 +12,7 @@ import { testLogger } from '../helpers/test-logger.ts';
 import { NamespaceSlots } from '../../relay/namespace-slots.ts';
 import { UpstreamBudget } from '../../relay/upstream-budget.ts';
 import { createRelayMetrics } from '../../relay/relay-metrics.ts';
-import { createRegistry } from '../../src/metrics.ts';
+import { createRegistry } from '../../src/metrics/registry.ts';
 import type { CentralClient } from '../../src/central/client.ts';
 import { startRelayCli } from './relay-helpers.ts';
 

@@ -8,14 +8,14 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { firstDisallowed, globsAllow, parseNamespaceGlobs } from '../../src/namespace-globs.ts';
+import { firstDisallowed, globsAllow, parseNamespaceGlobs } from '../../src/access/namespace-globs.ts';
 import { EventLog } from '../../src/central-api-server/event-log.ts';
 import { UpstreamBudget } from '../../relay/upstream-budget.ts';
 import { TokenReviewer, ttlOf } from '../../relay/token-auth.ts';
 import { createRelayMetrics } from '../../relay/relay-metrics.ts';
 import { NamespaceSlots } from '../../relay/namespace-slots.ts';
 import { RelayState } from '../../relay/relay-state.ts';
-import { createRegistry } from '../../src/metrics.ts';
+import { createRegistry } from '../../src/metrics/registry.ts';
 import { testLogger } from '../helpers/test-logger.ts';
 import type { CentralClient } from '../../src/central/client.ts';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mutate, type MutateContext } from '../../webhook/mutate.ts';
 import { parseOptions } from '../../src/options/define.ts';
 import { injectionDefaults, injectionOptionTable, injectorSettings } from '../../webhook/webhook-options.ts';
-import { parseNamespaceGlobs } from '../../src/namespace-globs.ts';
+import { parseNamespaceGlobs } from '../../src/access/namespace-globs.ts';
 
 const options = parseOptions(injectionOptionTable, ['--central-url', 'http://relay:8080'], {});
 const A = (name: string) => `config.llm-dev-ops.io/${name}`;

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AnswerCache, buildAnswer, DEFAULT_ANSWER_CACHE_BYTES, type ValueRoute } from '../../agent/local-api/answers.ts';
-import { ConfigStore } from '../../src/sync/store.ts';
+import { ConfigStore } from '../../src/store/config-store.ts';
 import type { Entry } from '../../src/central/entry.ts';
 
 const SEED = Number(process.env.LLM_CONFIG_TEST_SEED ?? Date.now());

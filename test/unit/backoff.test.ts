@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { settle } from '../helpers/fake-clock.ts';
-import { fullJitterDelayMs, retryDelayMs, retryWithBackoff } from '../../src/backoff.ts';
+import { fullJitterDelayMs, retryDelayMs, retryWithBackoff } from '../../src/sync/backoff.ts';
 import { CentralHttpError, CentralRateLimitedError, CentralUnreachableError } from '../../src/errors.ts';
 
 const policy = (r: number) => ({ baseMs: 1000, capMs: 60_000, random: () => r });

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CentralClient, parseRetryAfterMs, summariseErrorBody } from '../../src/central/client.ts';
-import { WatchedFile } from '../../src/watched-file.ts';
+import { WatchedFile } from '../../src/credentials/watched-file.ts';
 import { tempDir } from '../helpers/cli-process.ts';
 import { testLogger } from '../helpers/test-logger.ts';
 

@@ -7,7 +7,8 @@ import { PassThrough } from 'node:stream';
 import { CentralClient, type ListResult } from '../../src/central/client.ts';
 import type { Entry } from '../../src/central/entry.ts';
 import { CentralRateLimitedError } from '../../src/errors.ts';
-import { createRegistry, createSyncMetrics } from '../../src/metrics.ts';
+import { createRegistry } from '../../src/metrics/registry.ts';
+import { createSyncMetrics } from '../../src/sync/sync-metrics.ts';
 import { ConfigStore } from '../../src/store/config-store.ts';
 import { PACE_HOLD_MS } from '../../src/sync/pacing.ts';
 import { createSyncRuntime, type SyncRuntimeOptions } from '../../src/sync/sync-runtime.ts';
@@ -19,7 +20,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AtomicWriter } from '../../src/files/atomic-writer.ts';
 import { defaultFileSpecs } from '../../src/files/file-spec.ts';
-import { readSnapshot } from '../../src/snapshot.ts';
+import { readSnapshot } from '../../src/snapshot/snapshot.ts';
 import { tempDir } from '../helpers/cli-process.ts';
 
 type FakeClient = {

@@ -12,7 +12,7 @@ import { renderProperties } from '../../src/files/format-properties.ts';
 import { compileTemplate } from '../../src/files/format-template.ts';
 import { RenderError } from '../../src/errors.ts';
 import { renderFiles } from '../../src/files/render.ts';
-import { ConfigStore } from '../../src/sync/store.ts';
+import { ConfigStore } from '../../src/store/config-store.ts';
 
 const HOSTILE: Record<string, string> = {
   newline: 'line one\nline two\n\nline four\n',

@@ -1,4 +1,4 @@
-// src/lean-undici.ts and src/lean-prom-client.ts reach into undici and prom-client by
+// src/lean/undici.ts and src/lean/prom-client.ts reach into undici and prom-client by
 // file path (neither has an `exports` map). These tests pin that the deep paths are the
 // very classes the package indexes export, that the request API mixin is in place with
 // the options the programs use (timeouts, abort signal), and which process series the
@@ -10,9 +10,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from '../../src/lean-prom-client.ts';
-import { Pool, request } from '../../src/lean-undici.ts';
-import { createRegistry } from '../../src/metrics.ts';
+import { Counter, Gauge, Histogram, Registry } from '../../src/lean/prom-client.ts';
+import { Pool, request } from '../../src/lean/undici.ts';
+import { createRegistry } from '../../src/metrics/registry.ts';
 
 const require = createRequire(import.meta.url);
 

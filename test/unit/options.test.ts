@@ -4,7 +4,7 @@ import { parseOptions, formatHelp, envName, flagName, option, optional, repeatab
 import * as p from '../../src/options/parsers.ts';
 import { InvalidSettingError, UsageError } from '../../src/errors.ts';
 import { syncOptionTable } from '../../src/options/sync-options.ts';
-import { validateSyncOptions } from '../../src/sync-context.ts';
+import { validateSyncOptions } from '../../src/sync/sync-context.ts';
 
 const table = {
   pollInterval: option(p.duration({ min: 1000 }), '30s', 'poll'),

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile, readdir } from 'node:fs/promises';
-import { readSnapshot, writeSnapshot, snapshotPath } from '../../src/snapshot.ts';
-import { ConfigStore, RETIRED_IDS_KEPT } from '../../src/sync/store.ts';
+import { readSnapshot, writeSnapshot, snapshotPath } from '../../src/snapshot/snapshot.ts';
+import { ConfigStore, RETIRED_IDS_KEPT } from '../../src/store/config-store.ts';
 import { SnapshotError } from '../../src/errors.ts';
 import { tempDir } from '../helpers/cli-process.ts';
 

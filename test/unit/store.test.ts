@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigStore, type RevisionEvent } from '../../src/sync/store.ts';
+import { ConfigStore, type RevisionEvent } from '../../src/store/config-store.ts';
 import { parseEntryAnswer, type Entry } from '../../src/central/entry.ts';
 
 const entry = (key: string, value: unknown, version = 1, id = `id-${key}`, namespace = 'ns'): Entry => ({

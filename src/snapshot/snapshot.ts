@@ -5,11 +5,11 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SnapshotError } from './errors.ts';
-import { parseEntryList, type Entry } from './central/entry.ts';
-import { writeFileAtomic } from './files/write-file-atomic.ts';
-import { RETIRED_IDS_KEPT, type RetiredId, type StoreView } from './store/config-store.ts';
-import { seal, unseal, type Sealed } from './snapshot-seal.ts';
+import { SnapshotError } from '../errors.ts';
+import { parseEntryList, type Entry } from '../central/entry.ts';
+import { writeFileAtomic } from '../files/write-file-atomic.ts';
+import { RETIRED_IDS_KEPT, type RetiredId, type StoreView } from '../store/config-store.ts';
+import { seal, unseal, type Sealed } from './seal.ts';
 
 /** Namespaces that hold secrets: left out of the snapshot, or sealed when a key is given. */
 export type Sealing = { readonly namespaces: readonly string[]; readonly key: Buffer | undefined };

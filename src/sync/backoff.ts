@@ -5,7 +5,7 @@
 // fleet that failed together too close together.
 
 import pRetry, { AbortError } from 'p-retry';
-import { CentralHttpError } from './errors.ts';
+import { CentralHttpError } from '../errors.ts';
 
 export type BackoffPolicy = {
   readonly baseMs: number;

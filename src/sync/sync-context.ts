@@ -2,19 +2,19 @@
 // client (with token, TLS, headers), the store, the file specs and the writer.
 
 import { readFile } from 'node:fs/promises';
-import { InvalidSettingError } from './errors.ts';
-import type { Logger } from './logger.ts';
-import type { OptionsOf } from './options/define.ts';
-import type { syncOptionTable } from './options/sync-options.ts';
-import { CentralClient } from './central/client.ts';
-import { WatchedFile } from './watched-file.ts';
-import { ConfigStore } from './store/config-store.ts';
-import { AtomicWriter } from './files/atomic-writer.ts';
-import { checkFileModes, defaultFileSpecs, loadFileSpecs, type FileSpec } from './files/file-spec.ts';
-import type { Sealing, SnapshotIdentity } from './snapshot.ts';
-import { readSealingKey } from './snapshot-seal.ts';
-import type { VaultSource, SecretRef } from './vault/vault-source.ts';
-import { VAULT_NAMESPACE } from './vault/secret-poller.ts';
+import { InvalidSettingError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { OptionsOf } from '../options/define.ts';
+import type { syncOptionTable } from '../options/sync-options.ts';
+import { CentralClient } from '../central/client.ts';
+import { WatchedFile } from '../credentials/watched-file.ts';
+import { ConfigStore } from '../store/config-store.ts';
+import { AtomicWriter } from '../files/atomic-writer.ts';
+import { checkFileModes, defaultFileSpecs, loadFileSpecs, type FileSpec } from '../files/file-spec.ts';
+import type { Sealing, SnapshotIdentity } from '../snapshot/snapshot.ts';
+import { readSealingKey } from '../snapshot/seal.ts';
+import type { VaultSource, SecretRef } from '../vault/vault-source.ts';
+import { VAULT_NAMESPACE } from '../vault/secret-poller.ts';
 import type { BackoffPolicy } from './backoff.ts';
 
 export type SyncOptions = OptionsOf<typeof syncOptionTable>;
@@ -79,7 +79,7 @@ async function createVaultSource(options: SyncOptions, logger: Logger): Promise<
   if (options.vaultSecret.length === 0) return undefined;
   // Loaded only when secrets are configured: node-vault and its axios chain cost ~23 MiB
   // of RSS in every pod (docs/sizing.md), and most pods have no secrets.
-  const { VaultSource } = await import('./vault/vault-source.ts');
+  const { VaultSource } = await import('../vault/vault-source.ts');
   const jwt = new WatchedFile(options.vaultJwtFile, { logger });
   await jwt.start().catch((error: unknown) => {
     throw new InvalidSettingError(

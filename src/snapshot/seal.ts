@@ -4,7 +4,7 @@
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { InvalidSettingError, SnapshotError } from './errors.ts';
+import { InvalidSettingError, SnapshotError } from '../errors.ts';
 
 export type Sealed = { readonly alg: 'aes-256-gcm'; readonly iv: string; readonly tag: string; readonly data: string };
 

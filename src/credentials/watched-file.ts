@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { FSWatcher } from 'chokidar';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../logger.ts';
 
 export class WatchedFile {
   readonly path: string;

@@ -3,8 +3,8 @@
 // webhook's admission check). A comma list of names, `*` (everything), or prefix
 // globs such as `team/*` (everything below `team/`). "-" or an empty list: nothing.
 
-import { InvalidValueError } from './errors.ts';
-import { isNamespaceName } from './options/parsers.ts';
+import { InvalidValueError } from '../errors.ts';
+import { isNamespaceName } from '../options/parsers.ts';
 
 export type NamespaceGlobs = {
   readonly text: string;
