@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { key, memoryMiB, NS, readBurst, settled, sleep, writeFootprintSeed } from '../test/helpers/footprint-load.ts';
-import { CliProcess, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
+import { agentArgs, CliProcess, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
 import { heapFlagFor } from '../webhook/node-options.ts';
 import { generateTlsMaterial } from '../webhook/tls-material.ts';
 import { injectionOptionTable } from '../webhook/webhook-options.ts';
@@ -42,12 +42,8 @@ export const POD_NODE_FLAGS: readonly string[] = [
   ...[heapFlagFor(injectionOptionTable.memoryLimit.defaultText!)].filter((f) => f !== undefined),
 ];
 
-function agentArgs(url: string, dir: string): string[] {
-  return [
-    'agent',
-    ...['--central-url', url, '--namespaces', NS, '--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache')],
-    ...['--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off'],
-  ];
+function footprintAgentArgs(url: string, dir: string): string[] {
+  return agentArgs({ url, namespaces: NS, dir, socket: 'off' });
 }
 
 async function waitReady(admin: string): Promise<void> {
@@ -63,7 +59,7 @@ async function waitReady(admin: string): Promise<void> {
 
 /** One agent life: cold start, idle, burst, stop; then a warm start from its snapshot. */
 async function agentRun(url: string, dir: string, keys: number, flags: readonly string[], env: Record<string, string>): Promise<Sample> {
-  const agent = new CliProcess(agentArgs(url, dir), env, flags);
+  const agent = new CliProcess(footprintAgentArgs(url, dir), env, flags);
   try {
     const started = await agent.waitForLog((l) => l.msg === 'agent started', 60_000);
     await waitReady(String(started.admin));
@@ -75,7 +71,7 @@ async function agentRun(url: string, dir: string, keys: number, flags: readonly 
     sample.failed = burst.failed;
     await agent.stop();
     const t0 = performance.now();
-    const warm = new CliProcess(agentArgs(url, dir), env, flags);
+    const warm = new CliProcess(footprintAgentArgs(url, dir), env, flags);
     try {
       const line = await warm.waitForLog((l) => l.msg === 'agent started', 60_000);
       await waitReady(String(line.admin));

@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliProcess, waitFor, writeValue } from '../test/helpers/cli-process.ts';
+import { agentArgs, CliProcess, waitFor, writeValue } from '../test/helpers/cli-process.ts';
 import { printFigures, summarise, writeSeed, type Figure } from './bench-lib.ts';
 
 /** Write → the agent's HTTP read answers the new value, and → the file shows it (both timed from the write). */
@@ -49,27 +49,17 @@ export async function benchPropagation(writes = 100): Promise<Figure[]> {
     const figures: Figure[] = [];
     for (const mode of ['stream', 'poll'] as const) {
       const files = join(dir, `files-${mode}`);
-      const agent = new CliProcess([
-        'agent',
-        '--central-url',
-        url,
-        '--namespaces',
-        'bench',
-        '--output-dir',
-        files,
-        '--cache-dir',
-        join(dir, `cache-${mode}`),
-        '--sync-mode',
-        mode,
-        '--poll-interval',
-        '1s',
-        '--http-addr',
-        '127.0.0.1:0',
-        '--admin-addr',
-        '127.0.0.1:0',
-        '--socket',
-        join(dir, `agent-${mode}.sock`),
-      ]);
+      const agent = new CliProcess(
+        agentArgs({
+          url,
+          namespaces: 'bench',
+          dir,
+          outputDir: files,
+          cacheDir: join(dir, `cache-${mode}`),
+          socket: join(dir, `agent-${mode}.sock`),
+          extra: ['--sync-mode', mode, '--poll-interval', '1s'],
+        }),
+      );
       agents.push(agent);
       const agentUrl = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started', 10_000)).http)}`;
       await waitFor(async () => await readFile(join(files, 'bench.json'), 'utf8').catch(() => undefined), 10_000);

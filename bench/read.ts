@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CliProcess, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
+import { agentArgs, CliProcess, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
 import { printFigures, writeSeed, type Figure } from './bench-lib.ts';
 
 const run = promisify(execFile);
@@ -31,23 +31,7 @@ async function load(target: Target, mode: 'closed' | 'open', extra: Record<strin
 async function startAgent(dir: string, url: string, name: string): Promise<{ agent: CliProcess; tcp: Target; socket: Target }> {
   const socket = join(dir, `${name}.sock`);
   const agent = new CliProcess(
-    [
-      'agent',
-      '--central-url',
-      url,
-      '--namespaces',
-      'bench',
-      '--output-dir',
-      join(dir, `files-${name}`),
-      '--cache-dir',
-      join(dir, `cache-${name}`),
-      '--http-addr',
-      '127.0.0.1:0',
-      '--admin-addr',
-      '127.0.0.1:0',
-      '--socket',
-      socket,
-    ],
+    agentArgs({ url, namespaces: 'bench', dir, outputDir: join(dir, `files-${name}`), cacheDir: join(dir, `cache-${name}`), socket }),
     {},
     IMAGE_NODE_FLAGS,
   );

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defer } from '../helpers/cleanup.ts';
-import { CliProcess, startCentral, tempDir, waitFor, type TestContextLike } from '../helpers/cli-process.ts';
+import { agentArgs, CliProcess, startCentral, tempDir, waitFor, type TestContextLike } from '../helpers/cli-process.ts';
 import { VaultDouble } from '../helpers/vault-double.ts';
 
 const RECORDER = join(import.meta.dirname, '..', 'helpers', 'module-recorder.ts');
@@ -34,11 +34,7 @@ async function modulesLoaded(t: TestContextLike, extra: string[], read: string):
   const { url } = await startCentral(t, ['--seed', SEED]);
   const log = join(dir, 'modules.txt');
   const agent = new CliProcess(
-    [
-      'agent',
-      ...['--central-url', url, '--namespaces', 'ml-service', '--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache')],
-      ...['--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off', ...extra],
-    ],
+    agentArgs({ url, namespaces: 'ml-service', dir, socket: 'off', extra }),
     { LLM_CONFIG_TEST_MODULE_LOG: log },
     ['--import', RECORDER],
   );

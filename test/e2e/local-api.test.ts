@@ -7,7 +7,16 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect } from 'node:net';
 import { lstat, writeFile } from 'node:fs/promises';
-import { CliProcess, spawnCli, startCentral, tempDir, waitFor, writeValue, type TestContextLike } from '../helpers/cli-process.ts';
+import {
+  agentArgs,
+  CliProcess,
+  spawnCli,
+  startCentral,
+  tempDir,
+  waitFor,
+  writeValue,
+  type TestContextLike,
+} from '../helpers/cli-process.ts';
 import { get, rawRequest, type Target } from '../helpers/raw-http.ts';
 
 const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
@@ -17,24 +26,7 @@ async function startAgent(t: TestContextLike, more: string[] = []) {
   const dir = await tempDir(t);
   const { url } = await startCentral(t, ['--seed', SEED]);
   const socket = join(dir, 'agent.sock');
-  const agent = spawnCli(t, [
-    'agent',
-    '--central-url',
-    url,
-    '--namespaces',
-    'ml-service,team/ml',
-    '--output-dir',
-    join(dir, 'files'),
-    '--cache-dir',
-    join(dir, 'cache'),
-    '--http-addr',
-    '127.0.0.1:0',
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--socket',
-    socket,
-    ...more,
-  ]);
+  const agent = spawnCli(t, agentArgs({ url, namespaces: 'ml-service,team/ml', dir, socket, extra: more }));
   const started = await agent.waitForLog((l) => l.msg === 'agent started');
   await agent.waitForLog((l) => l.msg === 'watch stream connected');
   const [host, port] = String(started.http).split(':');
@@ -261,43 +253,20 @@ test('a stale socket from a crash is replaced; a missing socket directory is a c
   a.agent.child.kill('SIGKILL');
   await a.agent.exited;
   assert.ok((await lstat(a.socket)).isSocket(), 'SIGKILL leaves the socket file behind');
-  const again = spawnCli(t, [
-    'agent',
-    '--central-url',
-    a.url,
-    '--namespaces',
-    'ml-service',
-    '--output-dir',
-    join(a.dir, 'files'),
-    '--cache-dir',
-    join(a.dir, 'cache'),
-    '--http-addr',
-    '127.0.0.1:0',
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--socket',
-    a.socket,
-  ]);
+  const again = spawnCli(t, agentArgs({ url: a.url, namespaces: 'ml-service', dir: a.dir, socket: a.socket }));
   await again.waitForLog((l) => l.msg === 'agent started');
   const { stdout } = await run('curl', ['-sS', '--unix-socket', a.socket, 'http://agent/v1/values/ml-service/model']);
   assert.equal(stdout, 'gpt-4o-mini');
-  const missing = new CliProcess([
-    'agent',
-    '--central-url',
-    a.url,
-    '--namespaces',
-    'ml-service',
-    '--output-dir',
-    join(a.dir, 'f2'),
-    '--cache-dir',
-    join(a.dir, 'c2'),
-    '--http-addr',
-    '127.0.0.1:0',
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--socket',
-    join(a.dir, 'nope', 'a.sock'),
-  ]);
+  const missing = new CliProcess(
+    agentArgs({
+      url: a.url,
+      namespaces: 'ml-service',
+      dir: a.dir,
+      outputDir: join(a.dir, 'f2'),
+      cacheDir: join(a.dir, 'c2'),
+      socket: join(a.dir, 'nope', 'a.sock'),
+    }),
+  );
   assert.equal(await missing.exitCode(), 2);
   assert.match(
     missing.stderrText.at(-1)!,
@@ -416,24 +385,8 @@ test('an index or Last-Event-ID from the future (another life of the agent) answ
 test('a non-loopback --http-addr is refused at start naming flag, value and what is accepted; --allow-non-loopback warns', async (t) => {
   const dir = await tempDir(t);
   const { url } = await startCentral(t, ['--seed', SEED]);
-  const args = (addr: string, more: string[] = []) => [
-    'agent',
-    '--central-url',
-    url,
-    '--namespaces',
-    'ml-service',
-    '--output-dir',
-    join(dir, 'files'),
-    '--cache-dir',
-    join(dir, 'cache'),
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--socket',
-    'off',
-    '--http-addr',
-    addr,
-    ...more,
-  ];
+  const args = (addr: string, more: string[] = []) =>
+    agentArgs({ url, namespaces: 'ml-service', dir, httpAddr: addr, socket: 'off', extra: more });
   for (const [addr, shown] of [
     ['0.0.0.0:0', '0.0.0.0:0'],
     ['[::]:0', '[::]:0'],

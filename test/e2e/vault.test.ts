@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { CliProcess, spawnCli, startCentral, tempDir, waitFor, type TestContextLike } from '../helpers/cli-process.ts';
+import { agentArgs, CliProcess, spawnCli, startCentral, tempDir, waitFor, type TestContextLike } from '../helpers/cli-process.ts';
 import { VaultDouble } from '../helpers/vault-double.ts';
 import { defer } from '../helpers/cleanup.ts';
 
@@ -16,6 +16,11 @@ const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
 const SECRET = 's3cr3t-SEED-VALUE-7f3a9c';
 const ROTATED = 'r0tated-SEED-VALUE-41be02';
 const H = { 'x-llm-config-request': 'true' };
+
+/** `--files` and the flags that read its Vault sources: a JWT login (the token in `dir/jwt`) as role apps. */
+function vaultFileFlags(dir: string, files: string, vaultUrl: string): string[] {
+  return ['--files', files, '--vault-addr', vaultUrl, '--vault-role', 'apps', '--vault-jwt-file', join(dir, 'jwt')];
+}
 
 async function setUp(t: TestContextLike, more: string[] = [], role = { jwt: 'sa-jwt', paths: ['secret/apps/'] }) {
   const dir = await tempDir(t);
@@ -30,40 +35,24 @@ async function setUp(t: TestContextLike, more: string[] = [], role = { jwt: 'sa-
     { name: 'db.env', source: 'vault/db', format: 'env' },
     { name: 'ml-service.json', source: 'ml-service' },
   ]);
-  const args = [
-    'agent',
-    '--central-url',
+  const args = agentArgs({
     url,
-    '--namespaces',
-    'ml-service',
-    '--output-dir',
-    join(dir, 'files'),
-    '--cache-dir',
-    join(dir, 'cache'),
-    '--http-addr',
-    '127.0.0.1:0',
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--socket',
-    join(dir, 'agent.sock'),
-    '--files',
-    files,
-    '--vault-addr',
-    vault.url,
-    '--vault-role',
-    'apps',
-    '--vault-jwt-file',
-    join(dir, 'jwt'),
-    '--vault-secret',
-    'db=secret/apps/db',
-    '--vault-poll-interval',
-    '1s',
-    '--backoff-base',
-    '100ms',
-    '--backoff-max',
-    '500ms',
-    ...more,
-  ];
+    namespaces: 'ml-service',
+    dir,
+    socket: join(dir, 'agent.sock'),
+    extra: [
+      ...vaultFileFlags(dir, files, vault.url),
+      '--vault-secret',
+      'db=secret/apps/db',
+      '--vault-poll-interval',
+      '1s',
+      '--backoff-base',
+      '100ms',
+      '--backoff-max',
+      '500ms',
+      ...more,
+    ],
+  });
   return { dir, vault, url, args };
 }
 
@@ -216,14 +205,7 @@ test('every render-error kind over seeded secrets: file, position and kind in in
     join(dir, 'files'),
     '--cache-dir',
     join(dir, 'cache'),
-    '--files',
-    files,
-    '--vault-addr',
-    vault.url,
-    '--vault-role',
-    'apps',
-    '--vault-jwt-file',
-    join(dir, 'jwt'),
+    ...vaultFileFlags(dir, files, vault.url),
     ...['db', 'quotes', 'backslash', 'danger'].flatMap((name) => ['--vault-secret', `${name}=secret/apps/${name}`]),
     '--log-level',
     'debug',

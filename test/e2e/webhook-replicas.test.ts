@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
 import { once } from 'node:events';
-import { KubeApiDouble } from '../helpers/kube-api-double.ts';
-import { defer } from '../helpers/cleanup.ts';
+import { startKubeApiWithInjector } from '../helpers/kube-api-double.ts';
 import { spawnCli, tempDir, type CliProcess } from '../helpers/cli-process.ts';
 
 // Three processes start at once on a busy machine: the wait is bounded by the test timeout only.
@@ -29,18 +28,7 @@ async function verifiedBy(url: string, caBundle: string): Promise<{ authorized: 
 
 test('self-managed TLS: three replicas and four restarts all serve a certificate the caBundle trusts', async (t) => {
   const dir = await tempDir(t);
-  const api = new KubeApiDouble();
-  await api.start();
-  defer(t, () => api.stop());
-  api.webhookConfigs.set('injector', {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: 'injector' },
-    webhooks: ['inject.config.llm-dev-ops.io', 'templates.config.llm-dev-ops.io'].map((name) => ({
-      name,
-      clientConfig: { service: { name: 'injector', namespace: 'llm-config', path: '/mutate' } },
-    })),
-  });
+  const api = await startKubeApiWithInjector(t);
   const kubeconfig = await api.writeKubeconfig(dir);
   const start = () =>
     spawnCli(t, [

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliProcess, spawnCli, tempDir, waitFor } from '../helpers/cli-process.ts';
+import { CliProcess, startCentral, tempDir, waitFor } from '../helpers/cli-process.ts';
 import { parseOptions } from '../../src/options/define.ts';
 import { agentOptionTable } from '../../agent/agent-options.ts';
 import { startAgent, type RunningAgent } from '../../agent/agent-runtime.ts';
@@ -22,17 +22,7 @@ test(`fleet: ${AGENTS} agents polling an upstream-strict central API for ${SECON
 }, async (t) => {
   const dir = await tempDir(t);
   await writeFile(join(dir, 'seed.yaml'), 'development:\n  ml-service:\n    model: gpt-4o\n');
-  const central = spawnCli(t, [
-    'dev-server',
-    '--addr',
-    '127.0.0.1:0',
-    '--seed',
-    join(dir, 'seed.yaml'),
-    '--upstream-strict',
-    '--log-level',
-    'debug',
-  ]);
-  const url = await central.listeningUrl();
+  const { proc: central, url } = await startCentral(t, ['--seed', join(dir, 'seed.yaml'), '--upstream-strict']);
   const common = [
     '--central-url',
     url,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawnCli, startCentral, tempDir, waitFor, writeValue } from '../helpers/cli-process.ts';
+import { agentArgs, spawnCli, startCentral, tempDir, waitFor, writeValue } from '../helpers/cli-process.ts';
 import { defer } from '../helpers/cleanup.ts';
 
 const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
@@ -33,27 +33,17 @@ test('full output volume: failure reported, old files intact, no crash, retried 
   if (skip) return t.skip(skip);
   defer(t, async () => execFileSync('umount', ['-l', files]));
   const { url } = await startCentral(t, ['--seed', SEED]);
-  const agent = spawnCli(t, [
-    'agent',
-    '--central-url',
-    url,
-    '--namespaces',
-    'ml-service',
-    '--output-dir',
-    files,
-    '--cache-dir',
-    join(dir, 'cache'),
-    '--http-addr',
-    '127.0.0.1:0',
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--socket',
-    'off',
-    '--backoff-base',
-    '100ms',
-    '--backoff-max',
-    '1s',
-  ]);
+  const agent = spawnCli(
+    t,
+    agentArgs({
+      url,
+      namespaces: 'ml-service',
+      dir,
+      outputDir: files,
+      socket: 'off',
+      extra: ['--backoff-base', '100ms', '--backoff-max', '1s'],
+    }),
+  );
   const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
   const before = await waitFor(() => readFile(join(files, 'ml-service.json'), 'utf8').catch(() => undefined));
   // Fill the volume to the last byte.

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawnCli, startCentral, tempDir, waitFor, type TestContextLike } from '../helpers/cli-process.ts';
+import { agentArgs, spawnCli, startCentral, tempDir, waitFor, type TestContextLike } from '../helpers/cli-process.ts';
 import { HostileCentral, deepJson, entry, json, listsOnly, type Behaviour } from '../helpers/hostile-central.ts';
 import { defer } from '../helpers/cleanup.ts';
 
@@ -19,15 +19,20 @@ async function setUp(t: TestContextLike, behaviour: Behaviour, more: string[] = 
   central.behaviour = behaviour;
   await central.start();
   defer(t, () => central.stop());
-  const agent = spawnCli(t, [
-    'agent',
-    ...['--central-url', central.url, '--namespaces', namespaces],
-    ...['--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache')],
-    ...['--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off'],
-    ...['--sync-mode', 'poll', '--poll-interval', '1s', '--backoff-base', '200ms', '--backoff-max', '400ms'],
-    ...['--request-timeout', '500ms', '--heartbeat-timeout', '1s'],
-    ...more,
-  ]);
+  const agent = spawnCli(
+    t,
+    agentArgs({
+      url: central.url,
+      namespaces,
+      dir,
+      socket: 'off',
+      extra: [
+        ...['--sync-mode', 'poll', '--poll-interval', '1s', '--backoff-base', '200ms', '--backoff-max', '400ms'],
+        ...['--request-timeout', '500ms', '--heartbeat-timeout', '1s'],
+        ...more,
+      ],
+    }),
+  );
   const started = await agent.waitForLog((l) => l.msg === 'agent started');
   const http = `http://${String(started.http)}`;
   const admin = `http://${String(started.admin)}`;
@@ -49,11 +54,11 @@ const lists = (n: number) => (r: { requests: Array<{ path: string }> }) =>
 
 test('a body dripped byte by byte is cut at --request-timeout; polling goes on and recovers', async (t) => {
   let dripping = true;
-  const s = await setUp(t, (_req, res, request) => {
-    if (!dripping) return listsOnly({ ns: [entry('ns', 'k', 'v')] })(_req, res, request);
+  const s = await setUp(t, (_req, res, request, central) => {
+    if (!dripping) return listsOnly({ ns: [entry('ns', 'k', 'v')] })(_req, res, request, central);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('[');
-    s.central.every(100, () => res.write(' '));
+    central.every(100, () => res.write(' '));
   });
   await waitFor(
     async () => /no complete answer within 500ms/.test(String((await s.status()).lastError)),
@@ -144,8 +149,8 @@ const snapshotEvent = (id: string) =>
 test('an event id that cannot be a header is not kept: every reconnect asks for a fresh snapshot and streaming goes on', async (t) => {
   const s = await setUp(
     t,
-    (_req, res, request) => {
-      if (request.path !== '/api/v1/watch') return listsOnly({ ns: [entry('ns', 'k', 'v')] })(_req, res, request);
+    (_req, res, request, central) => {
+      if (request.path !== '/api/v1/watch') return listsOnly({ ns: [entry('ns', 'k', 'v')] })(_req, res, request, central);
       sse(res);
       res.end(snapshotEvent('snow\u2603-\u0001'));
     },
@@ -168,12 +173,12 @@ test('an event id that cannot be a header is not kept: every reconnect asks for 
 test('a stream that drips bytes but never completes an event is a disconnect after --heartbeat-timeout', async (t) => {
   const s = await setUp(
     t,
-    (_req, res, request) => {
-      if (request.path !== '/api/v1/watch') return listsOnly({ ns: [entry('ns', 'k', 'v')] })(_req, res, request);
+    (_req, res, request, central) => {
+      if (request.path !== '/api/v1/watch') return listsOnly({ ns: [entry('ns', 'k', 'v')] })(_req, res, request, central);
       sse(res);
       res.write(snapshotEvent('1'));
       res.write('data: never-ending');
-      s.central.every(100, () => res.write('x'));
+      central.every(100, () => res.write('x'));
     },
     ['--sync-mode', 'stream'],
   );
@@ -191,13 +196,16 @@ test('a fleet over upstream budget (4 agents × 3 namespaces at 1 s vs 10 req/s 
   const agents = [];
   for (let i = 0; i < 4; i++) {
     const dir = await tempDir(t);
-    const agent = spawnCli(t, [
-      'agent',
-      ...['--central-url', url, '--namespaces', 'a,b,c', '--central-header', 'X-Forwarded-Proto: https'],
-      ...['--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache')],
-      ...['--http-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--socket', 'off'],
-      ...['--sync-mode', 'poll', '--poll-interval', '1s', '--backoff-base', '1s'],
-    ]);
+    const agent = spawnCli(
+      t,
+      agentArgs({
+        url,
+        namespaces: 'a,b,c',
+        dir,
+        socket: 'off',
+        extra: ['--central-header', 'X-Forwarded-Proto: https', '--sync-mode', 'poll', '--poll-interval', '1s', '--backoff-base', '1s'],
+      }),
+    );
     agents.push(agent);
   }
   const requests = () => central.logs.filter((l) => l.msg === 'request');
@@ -221,7 +229,7 @@ test('H1c #1: a replaced id stays replaced across restarts: the agent saves it a
   const old = entry('ns', 'k', 'old', { id: 'X', version: 3 });
   const rolledBack = entry('ns', 'k', 'rolled back', { id: 'R', version: 4 });
   let answer: unknown[] = [old];
-  central.behaviour = (req, res, request) => listsOnly({ ns: answer as unknown[] })(req, res, request);
+  central.behaviour = (req, res, request, self) => listsOnly({ ns: answer as unknown[] })(req, res, request, self);
   await central.start();
   defer(t, () => central.stop());
   const common = [

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { spawnCli, startCentral, tempDir, waitFor, writeValue, type TestContextLike } from '../helpers/cli-process.ts';
+import { agentArgs, spawnCli, startCentral, tempDir, waitFor, writeValue, type TestContextLike } from '../helpers/cli-process.ts';
 import { FaultProxy } from '../helpers/fault-proxy.ts';
 import { defer } from '../helpers/cleanup.ts';
 
@@ -18,37 +18,31 @@ async function setUp(t: TestContextLike, mode: 'poll' | 'stream') {
   const proxy = new FaultProxy(central);
   await proxy.start();
   defer(t, () => proxy.stop());
-  const agent = spawnCli(t, [
-    'agent',
-    '--central-url',
-    proxy.url,
-    '--namespaces',
-    'ml-service',
-    '--output-dir',
-    join(dir, 'files'),
-    '--cache-dir',
-    join(dir, 'cache'),
-    '--http-addr',
-    '127.0.0.1:0',
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--socket',
-    'off',
-    '--sync-mode',
-    mode,
-    '--poll-interval',
-    '1s',
-    '--request-timeout',
-    '500ms',
-    '--max-response-bytes',
-    '65536',
-    '--backoff-base',
-    '100ms',
-    '--backoff-max',
-    '400ms',
-    '--heartbeat-timeout',
-    '2s',
-  ]);
+  const agent = spawnCli(
+    t,
+    agentArgs({
+      url: proxy.url,
+      namespaces: 'ml-service',
+      dir,
+      socket: 'off',
+      extra: [
+        '--sync-mode',
+        mode,
+        '--poll-interval',
+        '1s',
+        '--request-timeout',
+        '500ms',
+        '--max-response-bytes',
+        '65536',
+        '--backoff-base',
+        '100ms',
+        '--backoff-max',
+        '400ms',
+        '--heartbeat-timeout',
+        '2s',
+      ],
+    }),
+  );
   const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
   await waitFor(async () => ((await fetch(`${http}/v1/values/ml-service/model`)).status === 200 ? true : undefined));
   const status = async () =>

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { CliProcess, spawnCli, tempDir, WAIT_MS, waitFor, writeValue } from '../helpers/cli-process.ts';
+import { agentArgs, CliProcess, relayArgs, spawnCli, tempDir, WAIT_MS, waitFor, writeValue } from '../helpers/cli-process.ts';
 
 const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
 const SECONDS = Number(process.env.RELAY_OUTAGE_SECONDS ?? 60);
@@ -17,45 +17,18 @@ test(`relay through a ${SECONDS} s upstream outage, restarted in the middle of i
   const data = join(dir, 'central.json');
   const central = spawnCli(t, ['dev-server', '--addr', '127.0.0.1:0', '--seed', SEED, '--data', data]);
   const centralUrl = await central.listeningUrl();
-  const relayArgs = (addr: string) => [
-    'relay',
-    '--central-url',
-    centralUrl,
-    '--auth',
-    'none',
-    '--addr',
-    addr,
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--poll-interval',
-    '1s',
-    '--namespaces',
-    'ml-service,team/ml',
-    '--state-dir',
-    join(dir, 'relay-state'),
-  ];
-  let relay = spawnCli(t, relayArgs('127.0.0.1:0'));
+  const outageRelayArgs = (addr: string) =>
+    relayArgs(
+      centralUrl,
+      ['--auth', 'none', '--poll-interval', '1s', '--namespaces', 'ml-service,team/ml', '--state-dir', join(dir, 'relay-state')],
+      addr,
+    );
+  let relay = spawnCli(t, outageRelayArgs('127.0.0.1:0'));
   const started = await relay.waitForLog((l) => l.msg === 'relay started');
   const relayAddr = String(started.http);
   const relayUrl = `http://${relayAddr}`;
   await waitFor(async () => ((await fetch(`http://${String(started.admin)}/readyz`)).ok ? true : undefined));
-  const agent = spawnCli(t, [
-    'agent',
-    '--central-url',
-    relayUrl,
-    '--namespaces',
-    'ml-service,team/ml',
-    '--output-dir',
-    join(dir, 'files'),
-    '--cache-dir',
-    join(dir, 'cache'),
-    '--http-addr',
-    '127.0.0.1:0',
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--socket',
-    'off',
-  ]);
+  const agent = spawnCli(t, agentArgs({ url: relayUrl, namespaces: 'ml-service,team/ml', dir, socket: 'off' }));
   const agentUrl = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
   await agent.waitForLog((l) => l.msg === 'watch stream connected');
   const expected = await waitFor(async () => {
@@ -91,7 +64,7 @@ test(`relay through a ${SECONDS} s upstream outage, restarted in the middle of i
     () => 'half the outage',
   );
   assert.equal(await relay.stop(), 0, 'SIGTERM: exit 0');
-  relay = spawnCli(t, relayArgs(relayAddr));
+  relay = spawnCli(t, outageRelayArgs(relayAddr));
   const restarted = await relay.waitForLog((l) => l.msg === 'relay started');
   assert.ok(relay.logs.some((l) => l.msg === 'restored last-known-good state' && l.namespaces === 2));
   const ready = await fetch(`http://${String(restarted.admin)}/readyz`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { InvalidSettingError } from '../../src/errors.ts';
 import { checkSocketDirectory } from '../../agent/listeners.ts';
-import { CliProcess, REPO, spawnCli, startCentral, tempDir, waitFor } from '../helpers/cli-process.ts';
+import { agentArgs, CliProcess, REPO, spawnCli, startCentral, tempDir, waitFor } from '../helpers/cli-process.ts';
 import { get, rawRequest } from '../helpers/raw-http.ts';
 import { agentOptionTable } from '../../agent/agent-options.ts';
 import { listenAddress } from '../../src/options/parsers.ts';
@@ -51,25 +51,7 @@ test('hostile keys and paths: ../, NUL, absolute and over-long names are answere
   const dir = await tempDir(t);
   await writeFile(join(dir, 'seed.yaml'), `development:\n  ml-service:\n    model: "${SECRETISH}"\n`);
   const { url } = await startCentral(t, ['--seed', join(dir, 'seed.yaml')]);
-  const agent = spawnCli(t, [
-    'agent',
-    '--central-url',
-    url,
-    '--namespaces',
-    'ml-service',
-    '--output-dir',
-    join(dir, 'files'),
-    '--cache-dir',
-    join(dir, 'cache'),
-    '--http-addr',
-    '127.0.0.1:0',
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--socket',
-    'off',
-    '--log-level',
-    'debug',
-  ]);
+  const agent = spawnCli(t, agentArgs({ url, namespaces: 'ml-service', dir, socket: 'off', extra: ['--log-level', 'debug'] }));
   const started = await agent.waitForLog((l) => l.msg === 'agent started');
   const [host, port] = String(started.http).split(':');
   const target = { kind: 'tcp' as const, host: host!, port: Number(port) };
@@ -139,23 +121,7 @@ test('socket directory another uid can write: refused at start in one line namin
   for (const ok of accepted) await checkSocketDirectory(ok, AGENT);
   // The agent refuses at start, in one line, before anything listens.
   const { url } = await startCentral(t);
-  const agent = new CliProcess([
-    'agent',
-    '--central-url',
-    url,
-    '--namespaces',
-    'ml-service',
-    '--output-dir',
-    join(dir, 'files'),
-    '--cache-dir',
-    join(dir, 'cache'),
-    '--http-addr',
-    '127.0.0.1:0',
-    '--admin-addr',
-    '127.0.0.1:0',
-    '--socket',
-    join(dir, 'evil', 'agent.sock'),
-  ]);
+  const agent = new CliProcess(agentArgs({ url, namespaces: 'ml-service', dir, socket: join(dir, 'evil', 'agent.sock') }));
   assert.equal(await agent.exitCode(), 2);
   assert.match(
     agent.stderrText.at(-1)!,

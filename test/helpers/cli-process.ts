@@ -146,8 +146,18 @@ export async function readJson(path: string): Promise<unknown> {
 
 /** Starts the reference central API on port 0 and returns it with its URL. */
 export async function startCentral(t: TestContextLike, args: string[] = []): Promise<{ proc: CliProcess; url: string }> {
-  const proc = spawnCli(t, ['dev-server', '--addr', '127.0.0.1:0', '--log-level', 'debug', ...args]);
+  const proc = spawnCli(t, devServerArgs(args));
   return { proc, url: await proc.listeningUrl() };
+}
+
+/** The argv of a debug-logging `llm-config dev-server` on a free loopback port, then `args`. */
+export function devServerArgs(args: readonly string[] = []): string[] {
+  return ['dev-server', '--addr', '127.0.0.1:0', '--log-level', 'debug', ...args];
+}
+
+/** The argv of `llm-config relay` in front of `centralUrl`, listening on `addr` (a free loopback port unless given), admin on a free port, then `args`. */
+export function relayArgs(centralUrl: string, args: readonly string[] = [], addr = '127.0.0.1:0'): string[] {
+  return ['relay', '--central-url', centralUrl, '--addr', addr, '--admin-addr', '127.0.0.1:0', ...args];
 }
 
 /** POST a value to the central API. */
@@ -166,4 +176,53 @@ export async function writeValue(
   });
   if (!response.ok) throw new Error(`write failed: ${response.status} ${await response.text()}`);
   return response.json();
+}
+
+export interface AgentArgsOptions {
+  /** The central (or relay) URL the agent syncs from. */
+  url: string;
+  /** The `--namespaces` value, comma-separated. */
+  namespaces: string;
+  /** The test's directory: files go to `dir/files`, the cache to `dir/cache`. */
+  dir: string;
+  /** `--output-dir`, when not `dir/files`. */
+  outputDir?: string;
+  /** `--cache-dir`, when not `dir/cache`. */
+  cacheDir?: string;
+  /** `--http-addr`; `127.0.0.1:0` unless given. */
+  httpAddr?: string;
+  /** `--socket` (a path or `off`); the flag is left out when not given. */
+  socket?: string;
+  /** Further flags, after the common ones. */
+  extra?: readonly string[];
+}
+
+/** The argv of `llm-config agent` as the tests start it: loopback, ephemeral ports, files and cache under `dir`. */
+export function agentArgs({
+  url,
+  namespaces,
+  dir,
+  outputDir,
+  cacheDir,
+  httpAddr = '127.0.0.1:0',
+  socket,
+  extra = [],
+}: AgentArgsOptions): string[] {
+  return [
+    'agent',
+    '--central-url',
+    url,
+    '--namespaces',
+    namespaces,
+    '--output-dir',
+    outputDir ?? join(dir, 'files'),
+    '--cache-dir',
+    cacheDir ?? join(dir, 'cache'),
+    '--http-addr',
+    httpAddr,
+    '--admin-addr',
+    '127.0.0.1:0',
+    ...(socket === undefined ? [] : ['--socket', socket]),
+    ...extra,
+  ];
 }

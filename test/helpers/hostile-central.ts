@@ -14,7 +14,8 @@ export type HostileRequest = {
   readonly headers: IncomingMessage['headers'];
   readonly at: number;
 };
-export type Behaviour = (req: IncomingMessage, res: ServerResponse, request: HostileRequest) => void;
+/** `central` is passed in so a behaviour can start drips before the test's own setup has returned. */
+export type Behaviour = (req: IncomingMessage, res: ServerResponse, request: HostileRequest, central: HostileCentral) => void;
 
 export const entry = (namespace: string, key: string, value: unknown, extra: Record<string, unknown> = {}) => ({
   id: `id-${namespace}-${key}`,
@@ -48,7 +49,7 @@ export class HostileCentral {
         at: Date.now(),
       };
       this.requests.push(request);
-      this.behaviour(req, res, request);
+      this.behaviour(req, res, request, this);
     });
     this.#server.listen(0, '127.0.0.1');
     await once(this.#server, 'listening');

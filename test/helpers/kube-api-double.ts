@@ -20,6 +20,7 @@ import type { ServerResponse } from 'node:http';
 import fastJsonPatch from 'fast-json-patch';
 import { stringify } from 'yaml';
 import { generateTlsMaterial } from '../../webhook/tls-material.ts';
+import { defer } from './cleanup.ts';
 
 type Namespace = { metadata: { name: string; annotations?: Record<string, string>; resourceVersion?: string } };
 export type RecordedRequest = { method: string; path: string; contentType: string | undefined; body: unknown };
@@ -193,4 +194,24 @@ export class KubeApiDouble {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/**
+ * A started KubeApiDouble, stopped when `t` ends, holding MutatingWebhookConfiguration
+ * `injector` with the chart's two webhooks, both calling Service llm-config/injector at /mutate.
+ */
+export async function startKubeApiWithInjector(t: Parameters<typeof defer>[0]): Promise<KubeApiDouble> {
+  const api = new KubeApiDouble();
+  await api.start();
+  defer(t, () => api.stop());
+  api.webhookConfigs.set('injector', {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: 'injector' },
+    webhooks: ['inject.config.llm-dev-ops.io', 'templates.config.llm-dev-ops.io'].map((name) => ({
+      name,
+      clientConfig: { service: { name: 'injector', namespace: 'llm-config', path: '/mutate' } },
+    })),
+  });
+  return api;
 }

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { readFile, readlink, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { CliProcess, waitFor, writeValue } from './cli-process.ts';
+import { agentArgs, CliProcess, waitFor, writeValue } from './cli-process.ts';
 
 export type OutageProgress = {
   readonly reads: number;
@@ -45,24 +45,9 @@ export async function runOutage(
     const url = await central.listeningUrl();
     const port = Number(new URL(url).port);
     const files = join(dir, 'files');
-    const agent = new CliProcess([
-      'agent',
-      '--central-url',
-      url,
-      '--namespaces',
-      'ml-service,team/ml',
-      '--output-dir',
-      files,
-      '--cache-dir',
-      join(dir, 'cache'),
-      '--http-addr',
-      '127.0.0.1:0',
-      '--admin-addr',
-      '127.0.0.1:0',
-      '--socket',
-      join(dir, 'agent.sock'),
-      ...agentFlags,
-    ]);
+    const agent = new CliProcess(
+      agentArgs({ url, namespaces: 'ml-service,team/ml', dir, outputDir: files, socket: join(dir, 'agent.sock'), extra: agentFlags }),
+    );
     processes.push(agent);
     const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
     await agent.waitForLog((l) => l.msg === 'watch stream connected');

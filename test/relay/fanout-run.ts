@@ -8,7 +8,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliProcess, IMAGE_NODE_FLAGS, waitFor, writeValue } from '../helpers/cli-process.ts';
+import { agentArgs, CliProcess, devServerArgs, relayArgs, IMAGE_NODE_FLAGS, waitFor, writeValue } from '../helpers/cli-process.ts';
 import { openWatch, upstreamRequests, type Watcher } from './relay-helpers.ts';
 
 export type FanoutResult = {
@@ -50,34 +50,18 @@ export async function runFanout(options: {
   try {
     const names = Array.from({ length: options.namespaces }, (_, i) => `ns-${i}`);
     await writeFile(join(dir, 'seed.yaml'), `development:\n${names.map((n) => `  ${n}:\n    model: v0\n`).join('')}`);
-    const central = new CliProcess([
-      'dev-server',
-      '--addr',
-      '127.0.0.1:0',
-      '--seed',
-      join(dir, 'seed.yaml'),
-      '--upstream-strict',
-      '--log-level',
-      'debug',
-    ]);
+    const central = new CliProcess(devServerArgs(['--seed', join(dir, 'seed.yaml'), '--upstream-strict']));
     processes.push(central);
     const centralUrl = await central.listeningUrl();
     const relay = new CliProcess(
-      [
-        'relay',
-        '--central-url',
-        centralUrl,
+      relayArgs(centralUrl, [
         '--central-header',
         'X-Forwarded-Proto: https',
         '--auth',
         'none',
-        '--addr',
-        '127.0.0.1:0',
-        '--admin-addr',
-        '127.0.0.1:0',
         '--poll-interval',
         `${options.intervalSec}s`,
-      ],
+      ]),
       {},
       IMAGE_NODE_FLAGS,
     );
@@ -85,23 +69,7 @@ export async function runFanout(options: {
     const relayUrl = `http://${String((await relay.waitForLog((l) => l.msg === 'relay started')).http)}`;
     const agentUrls: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const agent = new CliProcess([
-        'agent',
-        '--central-url',
-        relayUrl,
-        '--namespaces',
-        names[0]!,
-        '--output-dir',
-        join(dir, `agent-${i}`, 'files'),
-        '--cache-dir',
-        join(dir, `agent-${i}`, 'cache'),
-        '--http-addr',
-        '127.0.0.1:0',
-        '--admin-addr',
-        '127.0.0.1:0',
-        '--socket',
-        'off',
-      ]);
+      const agent = new CliProcess(agentArgs({ url: relayUrl, namespaces: names[0]!, dir: join(dir, `agent-${i}`), socket: 'off' }));
       processes.push(agent);
       agentUrls.push(`http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`);
     }
@@ -194,22 +162,10 @@ export async function runColdReads(readers: number): Promise<{ ok: number; disti
   const pool = new Agent({ keepAlive: true, maxSockets: 100 });
   try {
     await writeFile(join(dir, 'seed.yaml'), 'development:\n  cold:\n    model: gpt-4o\n    temperature: 0.2\n');
-    const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed.yaml'), '--log-level', 'debug']);
+    const central = new CliProcess(devServerArgs(['--seed', join(dir, 'seed.yaml')]));
     processes.push(central);
     const centralUrl = await central.listeningUrl();
-    const relay = new CliProcess([
-      'relay',
-      '--central-url',
-      centralUrl,
-      '--auth',
-      'none',
-      '--addr',
-      '127.0.0.1:0',
-      '--admin-addr',
-      '127.0.0.1:0',
-      '--poll-interval',
-      '1m',
-    ]);
+    const relay = new CliProcess(relayArgs(centralUrl, ['--auth', 'none', '--poll-interval', '1m']));
     processes.push(relay);
     const relayUrl = `http://${String((await relay.waitForLog((l) => l.msg === 'relay started')).http)}`;
     const read = (): Promise<{ status: number; body: string }> =>

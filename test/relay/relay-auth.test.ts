@@ -3,13 +3,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { startCentral, tempDir, waitFor, writeValue } from '../helpers/cli-process.ts';
+import { waitFor, writeValue } from '../helpers/cli-process.ts';
 import { KubeApiDouble } from '../helpers/kube-api-double.ts';
 import { defer } from '../helpers/cleanup.ts';
-import { openWatch, startRelayCli } from './relay-helpers.ts';
+import { openWatch, startKubernetesAuthRelay } from './relay-helpers.ts';
 
-const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
 const ANNOTATION = 'config.llm-dev-ops.io/allowed-namespaces';
 
 function projectedToken(name: string): string {
@@ -33,17 +31,7 @@ test('relay auth: 401 without or with a bad token, 200 where the namespace annot
   kube.tokenReviews.set(wrongAudience, { username: 'system:serviceaccount:team-a:app', audiences: ['vault'] });
   kube.setNamespace({ metadata: { name: 'team-a', annotations: { [ANNOTATION]: 'ml-service, team/*' } } });
   kube.setNamespace({ metadata: { name: 'team-b' } });
-  const dir = await tempDir(t);
-  const central = await startCentral(t, ['--seed', SEED]);
-  const relay = await startRelayCli(t, central.url, [
-    '--auth',
-    'kubernetes',
-    '--kubeconfig',
-    await kube.writeKubeconfig(dir),
-    '--default-allowed',
-    '-',
-  ]);
-  await waitFor(async () => ((await fetch(`${relay.admin}/readyz`)).ok ? true : undefined));
+  const { central, relay } = await startKubernetesAuthRelay(t, kube, ['--default-allowed', '-']);
   const read = (path: string, token?: string) =>
     fetch(`${relay.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const message = async (response: Response) => ((await response.json()) as { message: string }).message;

@@ -2,7 +2,9 @@
 // (the dev-server logs every request at debug level), and a frugal SSE watcher.
 
 import { request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
-import { spawnCli, type CliProcess, type TestContextLike } from '../helpers/cli-process.ts';
+import { join } from 'node:path';
+import { relayArgs, spawnCli, startCentral, tempDir, waitFor, type CliProcess, type TestContextLike } from '../helpers/cli-process.ts';
+import type { KubeApiDouble } from '../helpers/kube-api-double.ts';
 
 export type RunningRelay = { readonly proc: CliProcess; readonly url: string; readonly admin: string };
 
@@ -12,13 +14,26 @@ export async function startRelayCli(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<RunningRelay> {
-  const proc = spawnCli(
-    t,
-    ['relay', '--central-url', centralUrl, '--addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--log-level', 'debug', ...args],
-    env,
-  );
+  const proc = spawnCli(t, relayArgs(centralUrl, ['--log-level', 'debug', ...args]), env);
   const started = await proc.waitForLog((l) => l.msg === 'relay started');
   return { proc, url: `http://${String(started.http)}`, admin: `http://${String(started.admin)}` };
+}
+
+/**
+ * A dev-server seeded with test/fixtures/seed.yaml and, in front of it, a relay that
+ * authenticates callers by TokenReview against `kube` (`--auth kubernetes`), then `args`;
+ * resolves once the relay answers /readyz.
+ */
+export async function startKubernetesAuthRelay(
+  t: TestContextLike,
+  kube: KubeApiDouble,
+  args: string[] = [],
+): Promise<{ central: { proc: CliProcess; url: string }; relay: RunningRelay }> {
+  const dir = await tempDir(t);
+  const central = await startCentral(t, ['--seed', join(import.meta.dirname, '..', 'fixtures', 'seed.yaml')]);
+  const relay = await startRelayCli(t, central.url, ['--auth', 'kubernetes', '--kubeconfig', await kube.writeKubeconfig(dir), ...args]);
+  await waitFor(async () => ((await fetch(`${relay.admin}/readyz`)).ok ? true : undefined));
+  return { central, relay };
 }
 
 /** Upstream list requests the dev-server logged for `path` (e.g. /api/v1/configs/ml-service). */

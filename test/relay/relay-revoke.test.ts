@@ -5,13 +5,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { startCentral, tempDir, waitFor } from '../helpers/cli-process.ts';
 import { KubeApiDouble } from '../helpers/kube-api-double.ts';
 import { defer } from '../helpers/cleanup.ts';
-import { openWatch, startRelayCli } from './relay-helpers.ts';
+import { openWatch, startKubernetesAuthRelay } from './relay-helpers.ts';
 
-const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
 const ANNOTATION = 'config.llm-dev-ops.io/allowed-namespaces';
 
 function projectedToken(name: string, lifetimeSeconds = 3600): string {
@@ -36,17 +33,7 @@ test('relay: open watch streams end when the annotation is removed, the namespac
   kube.tokenReviews.set(tokens.steady, user('team-s'));
   for (const ns of ['team-a', 'team-d', 'team-e', 'team-s'])
     kube.setNamespace({ metadata: { name: ns, annotations: { [ANNOTATION]: 'ml-service' } } });
-  const dir = await tempDir(t);
-  const central = await startCentral(t, ['--seed', SEED]);
-  const relay = await startRelayCli(t, central.url, [
-    '--auth',
-    'kubernetes',
-    '--kubeconfig',
-    await kube.writeKubeconfig(dir),
-    '--default-allowed',
-    '-',
-  ]);
-  await waitFor(async () => ((await fetch(`${relay.admin}/readyz`)).ok ? true : undefined));
+  const { relay } = await startKubernetesAuthRelay(t, kube, ['--default-allowed', '-']);
   const watch = async (token: string) => {
     const w = await openWatch(`${relay.url}/api/v1/watch?namespaces=ml-service&env=dev`, { authorization: `Bearer ${token}` });
     t.after(() => w.close());

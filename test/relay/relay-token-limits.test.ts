@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { join } from 'node:path';
 import { TokenReviewer } from '../../relay/token-auth.ts';
 import { KubernetesAccess } from '../../relay/access-control.ts';
 import { createRelayMetrics } from '../../relay/relay-metrics.ts';
@@ -14,12 +13,9 @@ import { createRegistry } from '../../src/metrics/registry.ts';
 import { parseNamespaceGlobs } from '../../src/access/namespace-globs.ts';
 import { errorCode } from '../../src/errors.ts';
 import { testLogger } from '../helpers/test-logger.ts';
-import { startCentral, tempDir, waitFor } from '../helpers/cli-process.ts';
 import { KubeApiDouble } from '../helpers/kube-api-double.ts';
 import { defer } from '../helpers/cleanup.ts';
-import { startRelayCli } from './relay-helpers.ts';
-
-const SEED = join(import.meta.dirname, '..', 'fixtures', 'seed.yaml');
+import { startKubernetesAuthRelay } from './relay-helpers.ts';
 
 function jwt(claims: Record<string, unknown>): string {
   const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -178,17 +174,7 @@ test('relay: a Kubernetes API that does not answer the TokenReview gives the age
   kube.beforeAnswer = async (request) => {
     if (request.path.endsWith('/tokenreviews')) await held.promise; // answers only when the test ends
   };
-  const dir = await tempDir(t);
-  const central = await startCentral(t, ['--seed', SEED]);
-  const relay = await startRelayCli(t, central.url, [
-    '--auth',
-    'kubernetes',
-    '--kubeconfig',
-    await kube.writeKubeconfig(dir),
-    '--token-review-timeout',
-    '300ms',
-  ]);
-  await waitFor(async () => ((await fetch(`${relay.admin}/readyz`)).ok ? true : undefined));
+  const { relay } = await startKubernetesAuthRelay(t, kube, ['--token-review-timeout', '300ms']);
   const response = await fetch(`${relay.url}/api/v1/configs/ml-service?env=dev`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(response.status, 503);
   assert.equal(response.headers.get('retry-after'), '5');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { defer } from '../helpers/cleanup.ts';
 import { tempDir, waitFor } from '../helpers/cli-process.ts';
-import { KubeApiDouble, type RecordedRequest } from '../helpers/kube-api-double.ts';
+import { startKubeApiWithInjector, type KubeApiDouble, type RecordedRequest } from '../helpers/kube-api-double.ts';
 import { testLogger } from '../helpers/test-logger.ts';
 import { loadKubeConfig, publishCaBundle, SelfManagedTls, selfManagedObjectName } from '../../webhook/kube-api.ts';
 import { generateTlsMaterial, serviceDnsNames, splitPemBundle } from '../../webhook/tls-material.ts';
@@ -19,18 +19,7 @@ const SECRET_KEY = `secrets/llm-config/${selfManagedObjectName('injector')}`;
 const LEASE_KEY = `leases/llm-config/${selfManagedObjectName('injector')}`;
 
 async function setup(t: { after: (fn: () => Promise<void>) => void }) {
-  const api = new KubeApiDouble();
-  await api.start();
-  defer(t, () => api.stop());
-  api.webhookConfigs.set('injector', {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: 'injector' },
-    webhooks: ['inject.config.llm-dev-ops.io', 'templates.config.llm-dev-ops.io'].map((name) => ({
-      name,
-      clientConfig: { service: { name: 'injector', namespace: 'llm-config', path: '/mutate' } },
-    })),
-  });
+  const api = await startKubeApiWithInjector(t);
   const config = loadKubeConfig(await api.writeKubeconfig(await tempDir(t)));
   return { api, config };
 }

@@ -3,31 +3,12 @@
 // request was blamed on the request the user never set.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mutate, type MutateContext } from '../../webhook/mutate.ts';
-import { parseOptions } from '../../src/options/define.ts';
-import { injectionDefaults, injectionOptionTable, injectorSettings } from '../../webhook/webhook-options.ts';
+import { mutate } from '../../webhook/mutate.ts';
+import { A, INJECT_ML_SERVICE as base, mutateContext, podReview as review } from '../helpers/admission-review.ts';
 import { agentOptionTable } from '../../agent/agent-options.ts';
 import { duration, TIMER_MAX_MS } from '../../src/options/parsers.ts';
 
-const options = parseOptions(injectionOptionTable, ['--central-url', 'http://central:8080'], {});
-const context: MutateContext = {
-  defaults: injectionDefaults(options),
-  settings: injectorSettings(options),
-  namespaceAnnotations: () => ({}),
-};
-const A = (name: string) => `config.llm-dev-ops.io/${name}`;
-const base = { [A('inject')]: 'true', [A('namespaces')]: 'ml-service' };
-const review = (annotations: Record<string, string>) => ({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'u-1',
-    kind: { kind: 'Pod' },
-    operation: 'CREATE',
-    namespace: 'apps',
-    object: { metadata: { name: 'p', annotations }, spec: { containers: [{ name: 'app', image: 'app' }] } },
-  },
-});
+const context = mutateContext();
 
 test('durations longer than a Node timer can wait are refused, in annotations and in every agent duration flag', () => {
   assert.equal(TIMER_MAX_MS, 2 ** 31 - 1);

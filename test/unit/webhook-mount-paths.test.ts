@@ -5,35 +5,15 @@
 // the normalised form) and the app's own mounts are normalised before comparing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mutate, type MutateContext } from '../../webhook/mutate.ts';
+import { mutate } from '../../webhook/mutate.ts';
 import { parseOptions } from '../../src/options/define.ts';
-import { injectionDefaults, injectionOptionTable, injectorSettings } from '../../webhook/webhook-options.ts';
+import { A, INJECT_ML_SERVICE as base, mutateContext, patchOf, podReview } from '../helpers/admission-review.ts';
 import { webhookOptionTable } from '../../webhook/webhook-command.ts';
 import { absolutePath } from '../../src/options/parsers.ts';
 
-const options = parseOptions(injectionOptionTable, ['--central-url', 'http://central:8080'], {});
-const context: MutateContext = {
-  defaults: injectionDefaults(options),
-  settings: injectorSettings(options),
-  namespaceAnnotations: () => ({}),
-};
-const A = (name: string) => `config.llm-dev-ops.io/${name}`;
-const base = { [A('inject')]: 'true', [A('namespaces')]: 'ml-service' };
-const review = (annotations: Record<string, string>, mounts: Array<{ name: string; mountPath: string }> = []) => ({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'u-1',
-    kind: { kind: 'Pod' },
-    operation: 'CREATE',
-    namespace: 'apps',
-    object: {
-      metadata: { name: 'p', annotations },
-      spec: { containers: [{ name: 'app', image: 'app', volumeMounts: mounts }], volumes: [{ name: 'own', emptyDir: {} }] },
-    },
-  },
-});
-const patchOf = (response: ReturnType<typeof mutate>['response']) => JSON.parse(Buffer.from(response.patch!, 'base64').toString());
+const context = mutateContext();
+const review = (annotations: Record<string, string>, mounts: Array<{ name: string; mountPath: string }> = []) =>
+  podReview(annotations, { containers: [{ name: 'app', image: 'app', volumeMounts: mounts }], volumes: [{ name: 'own', emptyDir: {} }] });
 
 test('absolutePath normalises: repeated slashes, "." segments and a trailing slash', () => {
   assert.equal(absolutePath.parse('/var/run//llm-config'), '/var/run/llm-config');

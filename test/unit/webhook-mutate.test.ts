@@ -1,33 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mutate, type MutateContext } from '../../webhook/mutate.ts';
+import { mutate } from '../../webhook/mutate.ts';
 import { parseOptions } from '../../src/options/define.ts';
 import { injectionDefaults, injectionOptionTable, injectorSettings } from '../../webhook/webhook-options.ts';
+import { A, INJECT_ML_SERVICE as base, mutateContext as context, podReview as review } from '../helpers/admission-review.ts';
 import { ReviewDecodeError } from '../../src/errors.ts';
 import { pointerSegment } from '../../webhook/json-patch.ts';
 
-const options = parseOptions(injectionOptionTable, ['--central-url', 'http://central:8080'], {});
-const context = (namespaceAnnotations: Record<string, string> = {}): MutateContext => ({
-  defaults: injectionDefaults(options),
-  settings: injectorSettings(options),
-  namespaceAnnotations: () => namespaceAnnotations,
-});
-
-const A = (name: string) => `config.llm-dev-ops.io/${name}`;
-function review(annotations: Record<string, string>, spec: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'u-1',
-      kind: { kind: 'Pod' },
-      operation: 'CREATE',
-      namespace: 'apps',
-      object: { metadata: { name: 'p', annotations }, spec: { containers: [{ name: 'app', image: 'app' }], ...spec }, ...extra },
-    },
-  };
-}
-const base = { [A('inject')]: 'true', [A('namespaces')]: 'ml-service' };
 const patchOf = (response: ReturnType<typeof mutate>) => JSON.parse(Buffer.from(response.response.patch!, 'base64').toString());
 
 test('invalid annotations are denied, each with a message naming it, the value and what is accepted', () => {

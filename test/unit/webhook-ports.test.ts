@@ -5,40 +5,19 @@
 // port and the annotation that moves the agent (`http-port`, `admin-port`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mutate, type MutateContext } from '../../webhook/mutate.ts';
-import { parseOptions } from '../../src/options/define.ts';
-import { injectionDefaults, injectionOptionTable, injectorSettings } from '../../webhook/webhook-options.ts';
+import { mutate } from '../../webhook/mutate.ts';
+import { A, INJECT_ML_SERVICE as base, mutateContext, patchOf, podReview } from '../helpers/admission-review.ts';
 
-const options = parseOptions(injectionOptionTable, ['--central-url', 'http://central:8080'], {});
-const context: MutateContext = {
-  defaults: injectionDefaults(options),
-  settings: injectorSettings(options),
-  namespaceAnnotations: () => ({}),
-};
-const A = (name: string) => `config.llm-dev-ops.io/${name}`;
-const base = { [A('inject')]: 'true', [A('namespaces')]: 'ml-service' };
+const context = mutateContext();
 type Port = { containerPort: number; protocol?: string; hostPort?: number; name?: string };
-const review = (annotations: Record<string, string>, ports: Port[], initPorts: Port[] = []) => ({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'u-1',
-    kind: { kind: 'Pod' },
-    operation: 'CREATE',
-    namespace: 'apps',
-    object: {
-      metadata: { name: 'p', annotations },
-      spec: {
-        containers: [
-          { name: 'frontend', image: 'app', ports },
-          { name: 'other', image: 'other' },
-        ],
-        initContainers: initPorts.length > 0 ? [{ name: 'proxy', image: 'p', restartPolicy: 'Always', ports: initPorts }] : undefined,
-      },
-    },
-  },
-});
-const patchOf = (response: ReturnType<typeof mutate>['response']) => JSON.parse(Buffer.from(response.patch!, 'base64').toString());
+const review = (annotations: Record<string, string>, ports: Port[], initPorts: Port[] = []) =>
+  podReview(annotations, {
+    containers: [
+      { name: 'frontend', image: 'app', ports },
+      { name: 'other', image: 'other' },
+    ],
+    initContainers: initPorts.length > 0 ? [{ name: 'proxy', image: 'p', restartPolicy: 'Always', ports: initPorts }] : undefined,
+  });
 const agentOf = (response: ReturnType<typeof mutate>['response']) =>
   patchOf(response)
     .flatMap((op: { value: unknown }) => (Array.isArray(op.value) ? op.value : [op.value]))

@@ -13,11 +13,10 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createWebhookServer } from '../../webhook/https-server.ts';
 import { createAdmissionHandler } from '../../webhook/admission-handler.ts';
-import { parseOptions } from '../../src/options/define.ts';
-import { injectionDefaults, injectionOptionTable, injectorSettings } from '../../webhook/webhook-options.ts';
 import { testLogger } from '../helpers/test-logger.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { waitFor } from '../helpers/cli-process.ts';
+import { A, mutateContext, podReview } from '../helpers/admission-review.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -37,22 +36,8 @@ async function rsaPair(): Promise<{ cert: string; key: string }> {
   return { cert: cert.toString('pem'), key: `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n` };
 }
 
-const options = parseOptions(injectionOptionTable, ['--central-url', 'http://central:8080'], {});
-const context = { defaults: injectionDefaults(options), settings: injectorSettings(options), namespaceAnnotations: () => ({}) };
-const REVIEW = JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'u-1',
-    kind: { kind: 'Pod' },
-    operation: 'CREATE',
-    namespace: 'apps',
-    object: {
-      metadata: { annotations: { 'config.llm-dev-ops.io/inject': 'true', 'config.llm-dev-ops.io/namespaces': 'ml' } },
-      spec: { containers: [{ name: 'app', image: 'app' }] },
-    },
-  },
-});
+const context = mutateContext();
+const REVIEW = JSON.stringify(podReview({ [A('inject')]: 'true', [A('namespaces')]: 'ml' }));
 
 type Limits = { maxBodyBytes: number; bodyTimeoutMs: number; maxInflightBytes: number; headersTimeoutMs: number };
 

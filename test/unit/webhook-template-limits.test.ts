@@ -4,30 +4,12 @@
 // Handlebars sees it, a template over the byte limit or nested deeper than the limit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mutate, type MutateContext } from '../../webhook/mutate.ts';
-import { parseOptions } from '../../src/options/define.ts';
-import { injectionDefaults, injectionOptionTable, injectorSettings } from '../../webhook/webhook-options.ts';
+import { mutate } from '../../webhook/mutate.ts';
+import { A, mutateContext, podReview as review } from '../helpers/admission-review.ts';
 import { parseFileEntry } from '../../src/files/file-spec.ts';
 import { MAX_TEMPLATE_BYTES, MAX_TEMPLATE_NESTING, MAX_TEMPLATE_TAGS, checkTemplateLimits } from '../../src/files/template-limits.ts';
 
-const options = parseOptions(injectionOptionTable, ['--central-url', 'http://central:8080'], {});
-const context: MutateContext = {
-  defaults: injectionDefaults(options),
-  settings: injectorSettings(options),
-  namespaceAnnotations: () => ({}),
-};
-const A = (name: string) => `config.llm-dev-ops.io/${name}`;
-const review = (annotations: Record<string, string>) => ({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'u-1',
-    kind: { kind: 'Pod' },
-    operation: 'CREATE',
-    namespace: 'apps',
-    object: { metadata: { name: 'p', annotations }, spec: { containers: [{ name: 'app', image: 'app' }] } },
-  },
-});
+const context = mutateContext();
 const nested = (n: number) => `${'{{#each a}}'.repeat(n)}x${'{{/each}}'.repeat(n)}`;
 const base = { [A('inject')]: 'true', [A('namespaces')]: 'ml-service', [A('file-app.conf')]: 'ml-service' };
 
