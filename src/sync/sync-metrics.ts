@@ -2,7 +2,6 @@
 // init, the agent and the relay. Labels are bounded: results and modes, never keys,
 // paths or values.
 
-import type * as Prom from 'prom-client';
 import { Counter, Gauge, Histogram, type Registry } from '../lean/prom-client.ts';
 
 export type SyncMetrics = ReturnType<typeof createSyncMetrics>;
