@@ -88,10 +88,15 @@ async function stalledBodies(url: string, ca: string, pid: number, body: string)
     const done = new Promise<void>((resolve) => {
       let answered = false;
       socket.on('secureConnect', async () => {
-        socket.write('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
-        const chunk = Buffer.alloc(64 * 1024, 0x20);
-        for (let sent = 0; sent < 3 * 1024 * 1024 && !answered; sent += chunk.length) {
-          if (!socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)) await once(socket, 'drain');
+        // The webhook cuts these clients (408, 503 or a reset): a failed write ends this client, not the bench.
+        try {
+          socket.write('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+          const chunk = Buffer.alloc(64 * 1024, 0x20);
+          for (let sent = 0; sent < 3 * 1024 * 1024 && !answered; sent += chunk.length) {
+            if (!socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)) await once(socket, 'drain');
+          }
+        } catch {
+          // reset by the webhook
         }
         resolve();
       });
