@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { generateTlsMaterial } from '../../webhook/tls-material.ts';
-import { CliProcess, tempDir } from '../helpers/cli-process.ts';
+import { CliProcess, tempDir, webhookArgs } from '../helpers/cli-process.ts';
 
 test('webhook --addr on a port already in use: exit 2 and one line naming --addr and the address', async (t) => {
   const dir = await tempDir(t);
@@ -25,18 +25,7 @@ test('webhook --addr on a port already in use: exit 2 and one line naming --addr
   await once(holder, 'listening');
   t.after(() => new Promise<void>((resolve) => holder.close(() => resolve())));
   const { port } = holder.address() as AddressInfo;
-  const webhook = new CliProcess([
-    'webhook',
-    '--addr',
-    `127.0.0.1:${port}`,
-    '--tls-cert-file',
-    join(dir, 'tls.crt'),
-    '--tls-key-file',
-    join(dir, 'tls.key'),
-    '--no-namespace-defaults',
-    '--central-url',
-    'http://central:8080',
-  ]);
+  const webhook = new CliProcess(webhookArgs(dir, `127.0.0.1:${port}`));
   assert.equal(await webhook.exitCode(), 2);
   const stderr = webhook.stderrText.join('\n');
   assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');

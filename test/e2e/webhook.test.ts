@@ -10,7 +10,7 @@ import { readFile, writeFile, rename } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { generateTlsMaterial, splitPemBundle } from '../../webhook/tls-material.ts';
 import { KubeApiDouble } from '../helpers/kube-api-double.ts';
-import { spawnCli, tempDir, waitFor } from '../helpers/cli-process.ts';
+import { spawnCli, tempDir, waitFor, webhookArgs } from '../helpers/cli-process.ts';
 import { defer } from '../helpers/cleanup.ts';
 
 type Answer = { status: number; body: string; peerFingerprint: string };
@@ -81,18 +81,7 @@ async function writePair(dir: string, name: string) {
 test('AdmissionReview round trip over HTTPS; malformed bodies are 400; a rotated certificate is served without restart', async (t) => {
   const dir = await tempDir(t);
   const first = await writePair(dir, 'first');
-  const webhook = spawnCli(t, [
-    'webhook',
-    '--addr',
-    '127.0.0.1:0',
-    '--tls-cert-file',
-    join(dir, 'tls.crt'),
-    '--tls-key-file',
-    join(dir, 'tls.key'),
-    '--no-namespace-defaults',
-    '--central-url',
-    'http://central:8080',
-  ]);
+  const webhook = spawnCli(t, webhookArgs(dir));
   const url = await webhook.listeningUrl();
 
   const answer = await post(

@@ -160,6 +160,15 @@ export function relayArgs(centralUrl: string, args: readonly string[] = [], addr
   return ['relay', '--central-url', centralUrl, '--addr', addr, '--admin-addr', '127.0.0.1:0', ...args];
 }
 
+/** argv for a webhook serving the certificate pair `dir/tls.crt`, `dir/tls.key`, with no Kubernetes API. */
+export function webhookArgs(dir: string, addr = '127.0.0.1:0', args: readonly string[] = []): string[] {
+  return [
+    'webhook',
+    ...['--addr', addr, '--tls-cert-file', join(dir, 'tls.crt'), '--tls-key-file', join(dir, 'tls.key')],
+    ...['--no-namespace-defaults', '--central-url', 'http://central:8080', ...args],
+  ];
+}
+
 /** POST a value to the central API. */
 export async function writeValue(
   url: string,
