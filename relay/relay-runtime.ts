@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CentralClient } from '../src/central/client.ts';
+import { createUndiciTransport } from '../src/http/undici-transport.ts';
 import { describeError, InvalidSettingError } from '../src/errors.ts';
 import { createLogger, type Logger } from '../src/logger.ts';
 import { createHttpMetrics } from '../src/metrics/http-metrics.ts';
@@ -60,6 +61,8 @@ async function upstreamClients(options: RelayOptions, logger: Logger, budget: Up
     userAgent: USER_AGENT.replace('sidecar', 'relay'),
     // The budget is enforced where requests leave, not only where they are scheduled.
     beforeSend: (signal) => budget.acquire(signal),
+    // One relay per cluster: undici's pool; the per-pod agent uses Node's own client (docs/sizing.md).
+    transport: createUndiciTransport,
   });
   return {
     client,

@@ -3,9 +3,9 @@
 // error bodies that may be plain text or empty, 429 without Retry-After, extra
 // headers such as X-Forwarded-Proto that its middleware demands.
 
-import type { Dispatcher } from 'undici';
-import { Pool } from '../lean/undici.ts';
 import type { Readable } from 'node:stream';
+import { createNodeHttpTransport } from '../http/node-http-transport.ts';
+import { type Answer, discard, type HttpTransport, type TlsSettings, type TransportFactory } from '../http/transport.ts';
 import {
   CentralHttpError,
   CentralProtocolError,
@@ -24,12 +24,14 @@ export type CentralClientOptions = {
   readonly environment: Environment;
   readonly headers: readonly Header[];
   readonly token?: WatchedFile | undefined;
-  readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly rejectUnauthorized: boolean };
+  readonly tls: TlsSettings;
   readonly requestTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly userAgent: string;
   /** Awaited right before each request is handed to the connection pool (the relay's upstream budget). */
   readonly beforeSend?: (signal: AbortSignal | undefined) => Promise<void>;
+  /** The HTTP library; Node's own client unless the program picks another (the relay: undici). */
+  readonly transport?: TransportFactory;
 };
 
 const WATCH_UNSUPPORTED = new Set([400, 404, 405, 501]);
@@ -40,15 +42,16 @@ export type ListResult =
 
 export class CentralClient {
   readonly #options: CentralClientOptions;
-  readonly #pool: Pool;
+  readonly #transport: HttpTransport;
   readonly #basePath: string;
 
   constructor(options: CentralClientOptions) {
     this.#options = options;
-    const { ca, cert, key, rejectUnauthorized } = options.tls;
-    this.#pool = new Pool(options.baseUrl.origin, {
-      connect: { ca, cert, key, rejectUnauthorized, timeout: options.requestTimeoutMs },
-      keepAliveTimeout: 30_000,
+    const createTransport = options.transport ?? createNodeHttpTransport;
+    this.#transport = createTransport(options.baseUrl, {
+      tls: options.tls,
+      connectTimeoutMs: options.requestTimeoutMs,
+      keepAliveMs: 30_000,
       connections: 4,
     });
     this.#basePath = options.baseUrl.pathname.replace(/\/+$/, '');
@@ -71,7 +74,7 @@ export class CentralClient {
       const headers = { accept: 'application/json', ...(etag ? { 'if-none-match': etag } : {}) };
       const response = await this.#request(path, headers, deadline.signal);
       if (response.statusCode === 304) {
-        await response.body.dump();
+        await discard(response.body);
         return { kind: 'not-modified' };
       }
       const body = await this.#readJson(response, `list of ${namespace}`);
@@ -101,7 +104,7 @@ export class CentralClient {
     const path = `${this.#basePath}/api/v1/watch?namespaces=${list}&env=${environment}`;
     const headers = { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) };
     const deadline = this.#deadline(signal);
-    let response: Dispatcher.ResponseData;
+    let response: Answer;
     try {
       response = await this.#request(path, headers, deadline.signal, { stream: true });
     } catch (error) {
@@ -116,7 +119,8 @@ export class CentralClient {
     }
     const type = String(response.headers['content-type'] ?? '');
     if (!type.startsWith('text/event-stream')) {
-      await response.body.dump();
+      // Not read: it may be a stream of anything, with no deadline left.
+      response.body.destroy();
       throw new CentralProtocolError(`watch answered 200 with content type "${type}", not text/event-stream`);
     }
     return response.body;
@@ -146,20 +150,15 @@ export class CentralClient {
   }
 
   async close(): Promise<void> {
-    await this.#pool.close();
+    await this.#transport.close();
   }
 
-  async #request(
-    path: string,
-    headers: Record<string, string>,
-    signal?: AbortSignal,
-    mode: { stream?: boolean } = {},
-  ): Promise<Dispatcher.ResponseData> {
+  async #request(path: string, headers: Record<string, string>, signal?: AbortSignal, mode: { stream?: boolean } = {}): Promise<Answer> {
     for (let attempt = 1; ; attempt++) {
       const response = await this.#send(path, { ...(await this.#baseHeaders()), ...headers }, signal, mode);
       if (response.statusCode === 401 && attempt === 1 && this.#options.token) {
         // The token may have rotated since we cached it: re-read once, then give up.
-        await response.body.dump();
+        await discard(response.body);
         this.#options.token.invalidate();
         continue;
       }
@@ -171,14 +170,14 @@ export class CentralClient {
   async #send(path: string, headers: Record<string, string>, signal: AbortSignal | undefined, mode: { stream?: boolean }) {
     await this.#options.beforeSend?.(signal);
     try {
-      return await this.#pool.request({
+      return await this.#transport.exchange({
         path,
         method: 'GET',
         headers,
         signal,
-        headersTimeout: this.#options.requestTimeoutMs,
+        headersTimeoutMs: this.#options.requestTimeoutMs,
         // The watch stream has its own heartbeat timer; for plain reads the body must arrive in time.
-        bodyTimeout: mode.stream ? 0 : this.#options.requestTimeoutMs,
+        bodyTimeoutMs: mode.stream ? 0 : this.#options.requestTimeoutMs,
       });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
@@ -193,7 +192,7 @@ export class CentralClient {
     return headers;
   }
 
-  async #readJson(response: Dispatcher.ResponseData, what: string): Promise<unknown> {
+  async #readJson(response: Answer, what: string): Promise<unknown> {
     const text = await readBounded(response.body, this.#options.maxBodyBytes, what);
     try {
       return JSON.parse(text);
@@ -202,7 +201,7 @@ export class CentralClient {
     }
   }
 
-  async #httpError(response: Dispatcher.ResponseData): Promise<CentralHttpError> {
+  async #httpError(response: Answer): Promise<CentralHttpError> {
     let detail = '';
     try {
       detail = summariseErrorBody(await readBounded(response.body, 64 * 1024, 'error body'));

@@ -2,7 +2,8 @@
 // (retried with backoff) or a signal to a named process. Debounced, so a burst of
 // changes within the window ends in one notification.
 
-import { request } from '../lean/undici.ts';
+import { createNodeHttpTransport } from '../http/node-http-transport.ts';
+import { discard, type HttpTransport } from '../http/transport.ts';
 import { describeError, errorCode, NotifyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { retryWithBackoff, type BackoffPolicy } from '../sync/backoff.ts';
@@ -26,6 +27,7 @@ export class ChangeNotifier {
   #revision = 0;
   #running: Promise<void> = Promise.resolve();
   readonly #abort = new AbortController();
+  #transport: HttpTransport | undefined;
 
   constructor(options: NotifierOptions) {
     this.#o = options;
@@ -49,6 +51,7 @@ export class ChangeNotifier {
     clearTimeout(this.#timer);
     this.#abort.abort(new Error('notifier closed'));
     await this.#running.catch(() => undefined);
+    await this.#transport?.close();
   }
 
   async #notify(revision: number): Promise<void> {
@@ -61,15 +64,22 @@ export class ChangeNotifier {
     try {
       await retryWithBackoff(
         async () => {
-          const response = await request(url, {
+          this.#transport ??= createNodeHttpTransport(url, {
+            tls: { rejectUnauthorized: true },
+            connectTimeoutMs: 10_000,
+            connections: 1,
+            keepAliveMs: 5_000,
+          });
+          const response = await this.#transport.exchange({
             method: 'POST',
+            path: `${url.pathname}${url.search}`,
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ revision }),
-            headersTimeout: 10_000,
-            bodyTimeout: 10_000,
+            headersTimeoutMs: 10_000,
+            bodyTimeoutMs: 10_000,
             signal: this.#abort.signal,
           });
-          await response.body.dump();
+          await discard(response.body);
           if (response.statusCode >= 300)
             throw new NotifyError(`reload URL answered ${response.statusCode}; it must answer 2xx`, response.statusCode);
         },
