@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { key, memoryMiB, NS, readBurst, settled, sleep, writeFootprintSeed } from '../test/helpers/footprint-load.ts';
-import { agentArgs, CliProcess, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
+import { agentArgs, CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
 import { heapFlagFor } from '../webhook/node-options.ts';
 import { generateTlsMaterial } from '../webhook/tls-material.ts';
 import { injectionOptionTable } from '../webhook/webhook-options.ts';
@@ -59,7 +59,7 @@ async function waitReady(admin: string): Promise<void> {
 
 /** One agent life: cold start, idle, burst, stop; then a warm start from its snapshot. */
 async function agentRun(url: string, dir: string, keys: number, flags: readonly string[], env: Record<string, string>): Promise<Sample> {
-  const agent = new CliProcess(footprintAgentArgs(url, dir), env, flags);
+  const agent = new CliProcess(footprintAgentArgs(url, dir), { ...IMAGE_ENV, ...env }, flags);
   try {
     const started = await agent.waitForLog((l) => l.msg === 'agent started', 60_000);
     await waitReady(String(started.admin));
@@ -71,7 +71,7 @@ async function agentRun(url: string, dir: string, keys: number, flags: readonly 
     sample.failed = burst.failed;
     await agent.stop();
     const t0 = performance.now();
-    const warm = new CliProcess(footprintAgentArgs(url, dir), env, flags);
+    const warm = new CliProcess(footprintAgentArgs(url, dir), { ...IMAGE_ENV, ...env }, flags);
     try {
       const line = await warm.waitForLog((l) => l.msg === 'agent started', 60_000);
       await waitReady(String(line.admin));
@@ -87,7 +87,10 @@ async function agentRun(url: string, dir: string, keys: number, flags: readonly 
 
 async function bareRun(keys: number, flags: readonly string[]): Promise<Sample> {
   const body = JSON.stringify({ namespace: NS, key: key(1), value: 'x'.repeat(350) });
-  const bare = spawn(process.execPath, [...flags, '--input-type=module', '-e', BARE, body], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const bare = spawn(process.execPath, [...flags, '--input-type=module', '-e', BARE, body], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...IMAGE_ENV },
+  });
   try {
     const [line] = (await once(bare.stdout!, 'data')) as [Buffer];
     await sleep(1000);
@@ -106,7 +109,7 @@ async function initRun(url: string, dir: string, flags: readonly string[]): Prom
   const t0 = performance.now();
   const init = new CliProcess(
     ['init', '--central-url', url, '--namespaces', NS, '--output-dir', join(dir, 'files'), '--cache-dir', join(dir, 'cache')],
-    { LLM_CONFIG_BENCH_PEAK_FILE: peakFile },
+    { ...IMAGE_ENV, LLM_CONFIG_BENCH_PEAK_FILE: peakFile },
     [...flags, '--import', PEAK],
   );
   const code = await init.exitCode(60_000);
@@ -133,7 +136,7 @@ async function webhookRun(dir: string, flags: readonly string[], rate = 200, sec
       ...['--addr', '127.0.0.1:0', '--tls-cert-file', join(dir, 'tls.crt'), '--tls-key-file', join(dir, 'tls.key')],
       ...['--no-namespace-defaults', '--central-url', 'http://central:8080'],
     ],
-    {},
+    IMAGE_ENV,
     flags,
   );
   try {

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { agentArgs, CliProcess, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
+import { agentArgs, CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
 import { printFigures, writeSeed, type Figure } from './bench-lib.ts';
 
 const run = promisify(execFile);
@@ -32,7 +32,7 @@ async function startAgent(dir: string, url: string, name: string): Promise<{ age
   const socket = join(dir, `${name}.sock`);
   const agent = new CliProcess(
     agentArgs({ url, namespaces: 'bench', dir, outputDir: join(dir, `files-${name}`), cacheDir: join(dir, `cache-${name}`), socket }),
-    {},
+    IMAGE_ENV,
     IMAGE_NODE_FLAGS,
   );
   const started = await agent.waitForLog((l) => l.msg === 'agent started', 20_000);

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { agentArgs, CliProcess, IMAGE_NODE_FLAGS, writeValue } from '../test/helpers/cli-process.ts';
+import { agentArgs, CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS, writeValue } from '../test/helpers/cli-process.ts';
 import { writeSeed } from './bench-lib.ts';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
@@ -21,7 +21,7 @@ const dir = await mkdtemp(join(tmpdir(), 'llmc-soak-'));
 await writeSeed(join(dir, 'seed.json'), 'bench', 1000);
 const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed.json')]);
 const url = await central.listeningUrl();
-const agent = new CliProcess(agentArgs({ url, namespaces: 'bench', dir, socket: 'off' }), {}, NODE_FLAGS);
+const agent = new CliProcess(agentArgs({ url, namespaces: 'bench', dir, socket: 'off' }), IMAGE_ENV, NODE_FLAGS);
 const http = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started')).http)}`;
 const pool = new Pool(http, { connections: 4 });
 const end = Date.now() + MINUTES * 60_000;

@@ -14,6 +14,13 @@ export const CLI = fileURLToPath(new URL('../../bin/llm-config.js', import.meta.
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** The Node flags the images run the programs with (Dockerfile ENTRYPOINT); benches use them too. */
 export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1'];
+/**
+ * The environment the images set that changes how the process uses memory (Dockerfile
+ * ENV; docs/sizing.md): glibc hands buffers over 128 KiB back to the kernel when freed.
+ * Benches and the never-OOM run use it too; test/unit/image-settings.test.ts keeps both
+ * Dockerfiles in step with these two constants.
+ */
+export const IMAGE_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 

@@ -8,7 +8,16 @@ import { Agent, request as httpRequest } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { agentArgs, CliProcess, devServerArgs, relayArgs, IMAGE_NODE_FLAGS, waitFor, writeValue } from '../helpers/cli-process.ts';
+import {
+  agentArgs,
+  CliProcess,
+  devServerArgs,
+  relayArgs,
+  IMAGE_ENV,
+  IMAGE_NODE_FLAGS,
+  waitFor,
+  writeValue,
+} from '../helpers/cli-process.ts';
 import { openWatch, upstreamRequests, type Watcher } from './relay-helpers.ts';
 
 export type FanoutResult = {
@@ -62,7 +71,7 @@ export async function runFanout(options: {
         '--poll-interval',
         `${options.intervalSec}s`,
       ]),
-      {},
+      IMAGE_ENV,
       IMAGE_NODE_FLAGS,
     );
     processes.push(relay);
