@@ -105,9 +105,9 @@ async function startCentral(addr: p.ListenAddress, seed: string, data: string, l
   try {
     return await startDevServer(options, logger);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw error;
-    throw new InvalidSettingError('--central-addr', raw, `an address this process can listen on (${code})`, { cause: error });
+    // The embedded server's --addr is this command's --central-addr.
+    if (!(error instanceof InvalidSettingError) || error.setting !== '--addr') throw error;
+    throw new InvalidSettingError('--central-addr', raw, error.accepted, { cause: error.cause });
   }
 }
 

@@ -8,7 +8,7 @@ import { defineCommand } from '../src/command.ts';
 import { flag, option, optional, repeatable, type OptionsOf } from '../src/options/define.ts';
 import * as p from '../src/options/parsers.ts';
 import { createLogger, type Logger } from '../src/logger.ts';
-import { describeError } from '../src/errors.ts';
+import { describeError, InvalidSettingError } from '../src/errors.ts';
 import { DevStore } from './dev-store.ts';
 import { createDevServerHandler } from './http-app.ts';
 import { loadSeed } from './seed.ts';
@@ -51,7 +51,15 @@ export async function startDevServer(options: OptionsOf<typeof devServerOptionTa
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void app.handle(req, res));
   server.listen(options.addr.port, options.addr.host);
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    // A busy or forbidden address is a bad --addr, said in one line (exit 2), not a stack trace.
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const { host, port } = options.addr;
+    const raw = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    throw new InvalidSettingError('--addr', raw, `an address this process can listen on (${code})`, { cause: error });
+  }
   const { address, port } = server.address() as AddressInfo;
   const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   logger.info({ address: `${address}:${port}`, url, strict: options.upstreamStrict }, 'listening');
