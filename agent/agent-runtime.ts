@@ -67,7 +67,6 @@ export async function startAgent(options: AgentOptions, requestShutdown: () => v
         onFilesWritten: (view) => notifier.filesChanged(view.revision),
       },
     });
-    await publisher.adoptExisting();
     const changeLog = new ChangeLog(sync.store);
     if (snapshot) await publisher.publish(sync.store.view);
 

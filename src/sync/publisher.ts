@@ -59,7 +59,6 @@ export type PublishState = {
 
 export class OutputPublisher {
   readonly #options: PublisherOptions;
-  readonly #lastGood = new Map<string, { content: Uint8Array | string; mode: number }>();
   /** The error each failing file last logged, so a persisting failure is logged once. */
   readonly #failing = new Map<string, string>();
   #pending: StoreView | undefined;
@@ -114,14 +113,13 @@ export class OutputPublisher {
       specs.filter((spec) => hasData(view, spec.namespace)),
     );
     const files = new Map(payload);
-    for (const error of errors) this.#keepPrevious(files, error);
-    for (const spec of specs) if (!hasData(view, spec.namespace)) this.#keepPrevious(files, { file: spec.name });
+    for (const error of errors) await this.#keepPrevious(files, error.file);
+    for (const spec of specs) if (!hasData(view, spec.namespace)) await this.#keepPrevious(files, spec.name);
     this.#trackRenderHealth(payload, errors);
     try {
       await this.#saveSnapshot(view);
       await this.#options.betweenSnapshotAndFiles?.(view);
       const result = await writer.write(files);
-      for (const [name, file] of payload) this.#lastGood.set(name, file);
       metrics.outputWrites.inc({ result: result === 'written' ? 'ok' : 'unchanged' });
       if (result === 'written') {
         logger.info({ revision: view.revision, files: files.size, dir: writer.dir }, 'files updated');
@@ -153,9 +151,15 @@ export class OutputPublisher {
     return delay;
   }
 
-  #keepPrevious(files: Map<string, { content: Uint8Array | string; mode: number }>, error: Pick<RenderError, 'file'>): void {
-    const previous = this.#lastGood.get(error.file);
-    if (previous !== undefined) files.set(error.file, previous);
+  /**
+   * A file that cannot be rendered now keeps what was last published: read back from the
+   * writer's current data directory, not held in memory (a copy of every file would cost
+   * the pod their size again; issue 14). None yet (never written): the file stays absent.
+   */
+  async #keepPrevious(files: Map<string, { content: Uint8Array | string; mode: number }>, name: string): Promise<void> {
+    const spec = this.#options.specs.find((s) => s.name === name);
+    const previous = await this.#options.writer.read(name).catch(() => undefined);
+    if (spec !== undefined && previous !== undefined) files.set(name, { content: previous, mode: spec.mode });
   }
 
   #trackRenderHealth(rendered: ReadonlyMap<string, unknown>, errors: readonly RenderError[]): void {
@@ -195,14 +199,6 @@ export class OutputPublisher {
         );
         throw new SnapshotError(`cannot save nor remove ${snapshotPath(snapshot.cacheDir)}; previous files kept`, { cause: rmError });
       }
-    }
-  }
-
-  /** Seed last-good contents from what is on disk (after a restart), so a failing render keeps them. */
-  async adoptExisting(): Promise<void> {
-    for (const spec of this.#options.specs) {
-      const content = await this.#options.writer.read(spec.name).catch(() => undefined);
-      if (content !== undefined) this.#lastGood.set(spec.name, { content, mode: spec.mode });
     }
   }
 }

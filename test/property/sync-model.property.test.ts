@@ -130,7 +130,6 @@ async function restart(real: Real): Promise<void> {
   if (snapshot) store.restore(snapshot.namespaces, snapshot.revision, snapshot.changedAt, snapshot.loaded, snapshot.retired);
   real.store = store;
   real.runtime = build(real, store, snapshot?.cursor);
-  await real.runtime.publisher.adoptExisting();
   if (snapshot) await real.runtime.publisher.publish(store.view);
   for (const ns of NAMESPACES)
     if (!store.isLoaded(ns) && real.loaded.has(ns)) assert.fail(`${ns} was loaded before the restart, not after`);
