@@ -11,6 +11,8 @@ import { parse, stringify } from 'yaml';
 import { parseOptions } from '../../src/options/define.ts';
 import { webhookCommand } from '../../webhook/webhook-command.ts';
 import { generateTlsMaterial } from '../../webhook/tls-material.ts';
+import { relayOptionTable, validateRelayOptions } from '../../relay/relay-options.ts';
+import { NEW_RELAY_FLAGS } from './relay-values.ts';
 import {
   CHART,
   find,
@@ -385,6 +387,140 @@ if (values.relay !== undefined)
       for (const header of HOSTILE) assert.ok(relayArgs.includes(`--central-header=${header}`), header);
     },
   });
+
+/** The relay container's args. */
+const relayArgs = (objects: readonly K8sObject[]) =>
+  (find(objects, 'Deployment', 'llm-config-llm-config-injector-relay')!.spec.template.spec.containers as Array<{ args: string[] }>)[0]!
+    .args;
+
+// Every relay value the chart has, with hostile text wherever a value is free text: each
+// arg is one quoted list item, keys of Secrets and ConfigMaps land under fixed file names,
+// and the whole list parses with the relay's own option table.
+const RELAY_HEADERS = [...HOSTILE, 'X-Dash: --auth=none', 'X-Lines: a\\nb'];
+cases.push({
+  name: 'the relay with every value set (exact args)',
+  args: [
+    ...CENTRAL,
+    ...valuesFile({
+      relay: {
+        enabled: true,
+        centralUrl: 'https://upstream.example/base',
+        centralHeaders: RELAY_HEADERS,
+        upstreamTokenSecret: 'upstream-token',
+        pollInterval: '7s',
+        upstreamRps: 9,
+        idleTimeout: '1h30m',
+        maxNamespaces: 3000,
+        preload: { namespaces: 'ml-service,team/shared', environments: 'production,staging' },
+        auth: 'kubernetes',
+        defaultAllowed: 'team/*, shared',
+        syncMode: 'poll',
+        requestTimeout: '2500ms',
+        resyncInterval: '5m',
+        heartbeatTimeout: '30s',
+        backoffBase: '500ms',
+        backoffMax: '2m',
+        maxResponseBytes: 1073741824,
+        ca: { configMap: 'upstream-ca', key: '--ca-file' },
+        clientCertSecret: 'upstream-mtls',
+        maxNamespacesPerClient: 100000,
+        tokenReviewRps: 10000,
+        tokenReviewTimeout: '1.5s',
+        pingInterval: '10ms',
+        shutdownTimeout: '25s',
+        terminationGracePeriodSeconds: 30,
+        stateKey: { secretName: 'relay-state-key', key: '--state-dir' },
+      },
+    }),
+  ],
+  check: ({ objects }) => {
+    const args = relayArgs(objects);
+    assert.deepEqual(args, [
+      'relay',
+      '--addr=0.0.0.0:8080',
+      '--admin-addr=0.0.0.0:9102',
+      '--central-url=https://upstream.example/base',
+      ...RELAY_HEADERS.map((h) => `--central-header=${h}`),
+      '--sync-mode=poll',
+      '--request-timeout=2500ms',
+      '--resync-interval=5m',
+      '--heartbeat-timeout=30s',
+      '--backoff-base=500ms',
+      '--backoff-max=2m',
+      '--max-response-bytes=1073741824',
+      '--ca-file=/var/run/secrets/llm-config-relay/ca/ca.crt',
+      '--client-cert=/var/run/secrets/llm-config-relay/client/tls.crt',
+      '--client-key=/var/run/secrets/llm-config-relay/client/tls.key',
+      '--poll-interval=7s',
+      '--upstream-rps=9',
+      '--idle-timeout=1h30m',
+      '--max-namespaces=3000',
+      '--max-namespaces-per-client=100000',
+      '--namespaces=ml-service,team/shared',
+      '--environment=production,staging',
+      '--auth=kubernetes',
+      '--token-audience=llm-config',
+      '--token-review-timeout=1.5s',
+      '--token-review-rps=10000',
+      '--default-allowed=team/*, shared',
+      '--ping-interval=10ms',
+      '--state-dir=/var/lib/llm-config-relay',
+      '--state-secret=llm-config-llm-config-injector-relay-state',
+      '--state-key-file=/var/run/secrets/llm-config-relay/state-key/state.key',
+      '--token-file=/var/run/secrets/llm-config-relay/upstream/token',
+      '--shutdown-timeout=25s',
+      '--log-level=info',
+    ]);
+    const parsed = parseOptions(relayOptionTable, args.slice(1), {});
+    validateRelayOptions(parsed);
+    assert.equal(parsed.auth, 'kubernetes', 'a header saying --auth=none stays a header');
+    assert.equal(parsed.centralHeader.length, RELAY_HEADERS.length);
+    assert.deepEqual(
+      [parsed.requestTimeout, parsed.tokenReviewTimeout, parsed.pingInterval, parsed.shutdownTimeout, parsed.backoffMax],
+      [2500, 1500, 10, 25_000, 120_000],
+    );
+    const pod = find(objects, 'Deployment', 'llm-config-llm-config-injector-relay')!.spec.template.spec;
+    assert.equal(pod.terminationGracePeriodSeconds, 30);
+    const mounts = Object.fromEntries(pod.containers[0].volumeMounts.map((m: any) => [m.name, m]));
+    for (const name of ['upstream-ca', 'upstream-client', 'state-key', 'upstream-token']) assert.equal(mounts[name].readOnly, true, name);
+    const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
+    assert.deepEqual(volumes['upstream-ca'].configMap, { name: 'upstream-ca', items: [{ key: '--ca-file', path: 'ca.crt' }] });
+    assert.deepEqual(volumes['state-key'].secret, {
+      secretName: 'relay-state-key',
+      defaultMode: 0o440,
+      items: [{ key: '--state-dir', path: 'state.key' }],
+    });
+    assert.deepEqual(
+      volumes['upstream-client'].secret.items.map((i: any) => i.key),
+      ['tls.crt', 'tls.key'],
+    );
+  },
+});
+cases.push({
+  name: 'the relay with defaults: no new flag passed (the relay keeps its own defaults)',
+  args: [...CENTRAL, '--set', 'relay.enabled=true', '--set', 'relay.ca.secret=upstream-ca'],
+  check: ({ objects }) => {
+    const args = relayArgs(objects);
+    const flags = args.slice(1).map((a) => a.split('=')[0]);
+    for (const flag of NEW_RELAY_FLAGS.filter((f) => f !== '--ca-file')) assert.ok(!flags.includes(flag), flag);
+    assert.ok(args.includes('--ca-file=/var/run/secrets/llm-config-relay/ca/ca.crt'));
+    const pod = find(objects, 'Deployment', 'llm-config-llm-config-injector-relay')!.spec.template.spec;
+    assert.deepEqual(pod.volumes.find((v: any) => v.name === 'upstream-ca').secret, {
+      secretName: 'upstream-ca',
+      items: [{ key: 'ca.crt', path: 'ca.crt' }],
+    });
+    assert.equal(pod.terminationGracePeriodSeconds, 30);
+    validateRelayOptions(parseOptions(relayOptionTable, args.slice(1), {}));
+  },
+});
+cases.push({
+  name: 'the relay: shutdownTimeout 0 as a YAML number is passed, not dropped',
+  args: [...CENTRAL, ...valuesFile({ relay: { enabled: true, shutdownTimeout: 0, terminationGracePeriodSeconds: 5 } })],
+  check: ({ objects }) => {
+    assert.ok(relayArgs(objects).includes('--shutdown-timeout=0'));
+    assert.equal(find(objects, 'Deployment', 'llm-config-llm-config-injector-relay')!.spec.template.spec.terminationGracePeriodSeconds, 5);
+  },
+});
 
 // Rendered in parallel with a small pool (helm is one process per call); one test per case.
 const outcomes = pool(cases, 3, async (c) => {

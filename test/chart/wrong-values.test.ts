@@ -11,6 +11,7 @@ import { helmHome, lintChart, pool, renderChart } from './chart-render.ts';
 const { home, dispose } = helmHome();
 after(dispose);
 const CENTRAL = ['--set', 'agent.centralUrl=https://llm-config.example.internal'];
+const RELAY = ['--set', 'relay.enabled=true'];
 
 /** [what, extra helm args, the message helm must print, refused by a template rule]. */
 const WRONG: Array<[string, string[], RegExp, 'template'?]> = [
@@ -87,7 +88,139 @@ const WRONG: Array<[string, string[], RegExp, 'template'?]> = [
     ['--set-json', 'networkPolicy.metricsFrom=[{"everyone":true}]'],
     /\/networkPolicy\/metricsFrom\/0'/,
   ],
+  // the relay's flags (relay/relay-options.ts): each refused naming the value and what is accepted
+  ['a negative token review rate', [...RELAY, '--set', 'relay.tokenReviewRps=-5'], /\/relay\/tokenReviewRps': minimum: got -5, want 1/],
+  ['a token review rate of zero', [...RELAY, '--set', 'relay.tokenReviewRps=0'], /\/relay\/tokenReviewRps': minimum: got 0, want 1/],
+  [
+    'a token review rate as text',
+    [...RELAY, '--set-string', 'relay.tokenReviewRps=50'],
+    /\/relay\/tokenReviewRps': got string, want null or integer/,
+  ],
+  [
+    'a fractional per-client cap',
+    [...RELAY, '--set-json', 'relay.maxNamespacesPerClient=1.5'],
+    /\/relay\/maxNamespacesPerClient': got number, want null or integer/,
+  ],
+  [
+    "a per-client cap over the relay's bound",
+    [...RELAY, '--set', 'relay.maxNamespacesPerClient=100001'],
+    /\/relay\/maxNamespacesPerClient': maximum: got 100,?001, want 100,?000/,
+  ],
+  [
+    'a tiny maxResponseBytes',
+    [...RELAY, '--set', 'relay.maxResponseBytes=100'],
+    /\/relay\/maxResponseBytes': minimum: got 100, want 1,?024/,
+  ],
+  ['an unknown sync mode', [...RELAY, '--set', 'relay.syncMode=push'], /\/relay\/syncMode': 'push' does not match/],
+  ['a duration with a space', [...RELAY, '--set', 'relay.requestTimeout=10 s'], /\/relay\/requestTimeout': '10 s' does not match/],
+  ['a duration without a unit', [...RELAY, '--set-string', 'relay.pingInterval=15'], /\/relay\/pingInterval': '15' does not match/],
+  ['a negative duration', [...RELAY, '--set', 'relay.tokenReviewTimeout=-5s'], /\/relay\/tokenReviewTimeout': '-5s' does not match/],
+  ['a duration in days', [...RELAY, '--set', 'relay.resyncInterval=1d'], /\/relay\/resyncInterval': '1d' does not match/],
+  ['a number as a duration', [...RELAY, '--set', 'relay.backoffMax=60'], /\/relay\/backoffMax': got number, want null or string/],
+  [
+    'a shutdown timeout of 1 (no unit)',
+    [...RELAY, '--set', 'relay.shutdownTimeout=1'],
+    /\/relay\/shutdownTimeout': maximum: got 1, want 0/,
+  ],
+  [
+    'a state key Secret without its key',
+    [...RELAY, '--set', 'relay.stateKey.secretName=relay-key'],
+    /\/relay\/stateKey\/key': minLength: got 0, want 1/,
+  ],
+  [
+    'an upper-case CA ConfigMap name',
+    [...RELAY, '--set', 'relay.ca.configMap=Upstream'],
+    /\/relay\/ca\/configMap': 'Upstream' does not match/,
+  ],
+  [
+    'no grace period',
+    [...RELAY, '--set', 'relay.terminationGracePeriodSeconds=0'],
+    /\/relay\/terminationGracePeriodSeconds': minimum: got 0, want 1/,
+  ],
+  // hostile text: an extra flag, a new list item or YAML of its own must never get through
+  [
+    'a sync mode carrying another flag',
+    [...RELAY, '--set', 'relay.syncMode=poll --auth=none'],
+    /\/relay\/syncMode': 'poll --auth=none' does not match/,
+  ],
+  [
+    'a duration carrying a new list item',
+    [...RELAY, '--set-json', 'relay.requestTimeout="10s\\n            - --auth=none"'],
+    /\/relay\/requestTimeout': '10s\\n\s+- --auth=none' does not match/,
+  ],
+  [
+    'a duration with quotes',
+    [...RELAY, '--set-json', 'relay.pingInterval="15s\\" --auth=none \\""'],
+    /\/relay\/pingInterval': '15s" --auth=none "' does not match/,
+  ],
+  [
+    'a flag as a duration',
+    [...RELAY, '--set', 'relay.heartbeatTimeout=--auth=none'],
+    /\/relay\/heartbeatTimeout': '--auth=none' does not match/,
+  ],
+  [
+    'YAML as a duration',
+    [...RELAY, '--set-json', 'relay.backoffBase="*a {x: 1} #c"'],
+    /\/relay\/backoffBase': '\*a \{x: 1\} #c' does not match/,
+  ],
+  [
+    'a flag as a Secret name',
+    [...RELAY, '--set', 'relay.clientCertSecret=--client-key'],
+    /\/relay\/clientCertSecret': '--client-key' does not match/,
+  ],
+  [
+    'a state key with a space',
+    [...RELAY, '--set', 'relay.stateKey.secretName=k', '--set', 'relay.stateKey.key=a b'],
+    /\/relay\/stateKey\/key': 'a b' does not match/,
+  ],
+  [
+    'a CA key with a path',
+    [...RELAY, '--set', 'relay.ca.secret=ca', '--set', 'relay.ca.key=../token'],
+    /\/relay\/ca\/key': '..\/token' does not match/,
+  ],
   // rules across several values: `fail` in a template
+  [
+    'a relay duration under what its flag accepts',
+    [...RELAY, '--set', 'relay.tokenReviewTimeout=50ms'],
+    /relay.tokenReviewTimeout=50ms is below 100ms, the least the relay's --token-review-timeout accepts/,
+    'template',
+  ],
+  [
+    'a relay duration made of parts under its minimum',
+    [...RELAY, '--set', 'relay.requestTimeout=0s50ms'],
+    /relay.requestTimeout=0s50ms is below 100ms/,
+    'template',
+  ],
+  [
+    'a relay duration over the longest Node timer',
+    [...RELAY, '--set', 'relay.resyncInterval=600h'],
+    /relay.resyncInterval=600h is over 2147483647ms/,
+    'template',
+  ],
+  [
+    'backoffBase over backoffMax',
+    [...RELAY, '--set', 'relay.backoffBase=2m', '--set', 'relay.backoffMax=1m'],
+    /relay.backoffBase=2m is longer than relay.backoffMax=1m/,
+    'template',
+  ],
+  [
+    'a shutdown timeout the grace period cannot hold',
+    [...RELAY, '--set', 'relay.shutdownTimeout=26s'],
+    /relay.shutdownTimeout=26s must be at least 5s shorter than relay.terminationGracePeriodSeconds=30/,
+    'template',
+  ],
+  [
+    "a grace period under the relay's default shutdown timeout",
+    [...RELAY, '--set', 'relay.terminationGracePeriodSeconds=10'],
+    /relay.terminationGracePeriodSeconds=10 leaves no room for the relay's default --shutdown-timeout/,
+    'template',
+  ],
+  [
+    'a CA from both a ConfigMap and a Secret',
+    [...RELAY, '--set', 'relay.ca.configMap=a', '--set', 'relay.ca.secret=b'],
+    /relay.ca: set configMap \(a\) or secret \(b\), not both/,
+    'template',
+  ],
   ['no central URL', [], /agent.centralUrl is required: the central API every injected agent syncs from/, 'template'],
   [
     'minAvailable equal to the replicas (blocks every drain)',

@@ -64,3 +64,30 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 
 {{/* Object names of self-managed TLS: the shared Secret and its Lease (webhook/kube-api.ts derives them from --service-name). */}}
 {{- define "llmc.selfManagedSecret" -}}{{ include "llmc.fullname" . }}-self-managed-tls{{- end }}
+
+{{/* Milliseconds of a duration the schema accepted (0, or parts like 1h30m, 250ms), as the
+     program's parser counts them (src/durations.ts: parts summed, rounded to 1 ms). The
+     schema can check the notation but not a sum, so bounds are checked here. */}}
+{{- define "llmc.durationMs" -}}
+{{- $ms := 0.0 }}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ms|s|m|h)" (toString .) -1 }}
+{{- $unit := regexFind "(ms|s|m|h)$" . }}
+{{- $scale := get (dict "ms" 1.0 "s" 1000.0 "m" 60000.0 "h" 3600000.0) $unit }}
+{{- $ms = addf $ms (mulf (float64 (trimSuffix $unit .)) $scale) }}
+{{- end }}
+{{- round $ms 0 }}
+{{- end }}
+
+{{/* Refuses a relay duration value outside what its flag accepts: (list "name" value minMs). */}}
+{{- define "llmc.relay.checkDuration" -}}
+{{- $name := index . 0 }}{{- $value := index . 1 }}{{- $min := index . 2 }}
+{{- if $value }}
+{{- $ms := include "llmc.durationMs" $value | float64 }}
+{{- if lt $ms (float64 $min) }}
+{{- fail (printf "relay.%s=%v is below %vms, the least the relay's --%s accepts" $name $value $min (kebabcase $name)) }}
+{{- end }}
+{{- if gt $ms 2147483647.0 }}
+{{- fail (printf "relay.%s=%v is over 2147483647ms (about 24 days), the longest timer Node can set" $name $value) }}
+{{- end }}
+{{- end }}
+{{- end }}
