@@ -162,7 +162,13 @@ export class CentralClient {
         this.#options.token.invalidate();
         continue;
       }
-      if (response.statusCode < 400 || response.statusCode === 304) return response;
+      const status = response.statusCode;
+      if ((status >= 200 && status < 300) || status === 304) return response;
+      if (status < 200 || status > 599) {
+        // Node's parser lets `HTTP/1.1 000` through; no server answers that: never taken as data.
+        response.body.destroy();
+        throw new CentralProtocolError(`answered status ${status}, which is no HTTP answer; expected 2xx or 304`);
+      }
       throw await this.#httpError(response);
     }
   }

@@ -9,9 +9,11 @@ import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { Answer, Exchange, HttpTransport, TransportSettings } from './transport.ts';
 
 /** A transport error with a stable code, like the library's own network errors. */
-function timeoutError(code: 'HEADERS_TIMEOUT' | 'BODY_TIMEOUT', message: string): Error {
+function transportError(code: TransportErrorCode, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
+
+type TransportErrorCode = 'HEADERS_TIMEOUT' | 'BODY_TIMEOUT' | 'CONNECT_TIMEOUT' | 'NO_ANSWER' | 'TRANSPORT_CLOSED';
 
 export function createNodeHttpTransport(origin: URL, settings: TransportSettings): HttpTransport {
   const secure = origin.protocol === 'https:';
@@ -25,27 +27,52 @@ export function createNodeHttpTransport(origin: URL, settings: TransportSettings
     timeout: settings.keepAliveMs,
     ...(secure && { ca, cert, key, rejectUnauthorized }),
   });
-  const target = {
-    protocol: origin.protocol,
-    hostname: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: origin.port || (secure ? 443 : 80),
+  const context: SendContext = {
+    request: library.request,
+    agent,
+    target: { protocol: origin.protocol, hostname: origin.hostname.replace(/^\[(.*)\]$/, '$1'), port: origin.port || (secure ? 443 : 80) },
+    connectTimeoutMs: settings.connectTimeoutMs,
+    inFlight: new Set(),
+    closed: false,
   };
   return {
-    exchange: (exchange) => send(library.request, agent, target, exchange, settings.connectTimeoutMs),
+    async exchange(exchange) {
+      try {
+        return await send(context, exchange);
+      } catch (error) {
+        // A kept-alive connection the server had closed (its FIN not yet seen when the socket
+        // was handed out): one fresh attempt for a GET, which is idempotent (RFC 9112 §9.3.1).
+        if (!(error as { staleConnection?: boolean }).staleConnection || exchange.method !== 'GET') throw error;
+        return send(context, exchange);
+      }
+    },
     async close() {
+      context.closed = true;
+      for (const req of context.inFlight) req.destroy(transportError('TRANSPORT_CLOSED', 'the client was closed'));
       agent.destroy();
     },
   };
 }
 
 type Target = { protocol: string; hostname: string; port: string | number };
-type RequestFunction = (options: object) => ClientRequest;
+type SendContext = {
+  readonly request: (options: object) => ClientRequest;
+  readonly agent: Agent;
+  readonly target: Target;
+  readonly connectTimeoutMs: number;
+  /** Requests not yet answered, or answered with a body still being read: ended by close(). */
+  readonly inFlight: Set<ClientRequest>;
+  closed: boolean;
+};
 
-function send(request: RequestFunction, agent: Agent, target: Target, exchange: Exchange, connectTimeoutMs: number): Promise<Answer> {
+function send(context: SendContext, exchange: Exchange): Promise<Answer> {
   const { signal } = exchange;
   if (signal?.aborted) return Promise.reject(signal.reason);
+  if (context.closed) return Promise.reject(transportError('TRANSPORT_CLOSED', 'the client was closed'));
   return new Promise((resolve, reject) => {
+    const { request, agent, target, connectTimeoutMs, inFlight } = context;
     const req = request({ ...target, agent, method: exchange.method, path: exchange.path, headers: exchange.headers });
+    inFlight.add(req);
     let response: IncomingMessage | undefined;
     // Before the headers the request carries the failure (the promise rejects); after, the body does.
     const fail = (error: unknown): void => {
@@ -55,42 +82,51 @@ function send(request: RequestFunction, agent: Agent, target: Target, exchange: 
     const onAbort = (): void => fail(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     const headersTimer = setTimeout(
-      () => fail(timeoutError('HEADERS_TIMEOUT', `no response headers within ${exchange.headersTimeoutMs}ms`)),
+      () => fail(transportError('HEADERS_TIMEOUT', `no response headers within ${exchange.headersTimeoutMs}ms`)),
       exchange.headersTimeoutMs,
     );
     const connectTimer = setTimeout(
-      () => fail(timeoutError('HEADERS_TIMEOUT', `not connected within ${connectTimeoutMs}ms`)),
+      () => fail(transportError('CONNECT_TIMEOUT', `not connected within ${connectTimeoutMs}ms`)),
       connectTimeoutMs,
     );
     req.once('socket', (socket) => {
       if (!socket.connecting) clearTimeout(connectTimer);
-      else socket.once(isSecure(target) ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+      else socket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
     });
     const settle = (): void => {
       clearTimeout(headersTimer);
       clearTimeout(connectTimer);
     };
-    // `on`, not `once`: a socket error after the response is reported here again (the body fails on its own).
-    req.on('error', (error) => {
+    const unanswered = (error: Error): void => {
       settle();
       signal?.removeEventListener('abort', onAbort);
+      inFlight.delete(req);
       reject(error);
+    };
+    // `on`, not `once`: a socket error after the response is reported here again (the body fails on its own).
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (response) return;
+      const stale = req.reusedSocket && error.code === 'ECONNRESET' && !signal?.aborted && !context.closed;
+      unanswered(stale ? Object.assign(error, { staleConnection: true }) : error);
+    });
+    // node:http closes a request with neither 'response' nor 'error' when it drops a 101 it did not ask for.
+    req.once('close', () => {
+      if (!response) unanswered(transportError('NO_ANSWER', 'the connection closed without an answer (an unrequested protocol switch?)'));
     });
     req.once('response', (res) => {
       settle();
       response = res;
-      res.once('close', () => signal?.removeEventListener('abort', onAbort));
+      res.once('close', () => {
+        signal?.removeEventListener('abort', onAbort);
+        inFlight.delete(req);
+      });
       // A body that fails before its reader attaches must not crash the process; readers still see the error.
       res.on('error', () => undefined);
       if (exchange.bodyTimeoutMs > 0) {
-        res.setTimeout(exchange.bodyTimeoutMs, () => fail(timeoutError('BODY_TIMEOUT', `body silent for ${exchange.bodyTimeoutMs}ms`)));
+        res.setTimeout(exchange.bodyTimeoutMs, () => fail(transportError('BODY_TIMEOUT', `body silent for ${exchange.bodyTimeoutMs}ms`)));
       }
       resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res });
     });
     req.end(exchange.body);
   });
-}
-
-function isSecure(target: Target): boolean {
-  return target.protocol === 'https:';
 }

@@ -46,6 +46,7 @@ export type Answer = {
 export interface HttpTransport {
   /** Resolves once the response headers are in; rejects with the library's network error before that. */
   exchange(exchange: Exchange): Promise<Answer>;
+  /** Ends every exchange still running or waiting for a connection, and refuses new ones. */
   close(): Promise<void>;
 }
 

@@ -23,10 +23,13 @@ export function createUndiciTransport(origin: URL, settings: TransportSettings):
         headersTimeout: exchange.headersTimeoutMs,
         bodyTimeout: exchange.bodyTimeoutMs,
       });
+      // A body destroyed unread (a wrong content type) fails with RequestAbortedError: not a crash; readers still see errors.
+      response.body.on('error', () => undefined);
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     },
     async close() {
-      await pool.close();
+      // Final and prompt, as the contract says: requests still running or queued end now.
+      await pool.destroy();
     },
   };
 }

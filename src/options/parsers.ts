@@ -146,6 +146,10 @@ export const header: Parser<Header> = {
     const value = raw.slice(colon + 1).trim();
     if (!TOKEN.test(name)) reject("not a header (NAME: VALUE, e.g. 'X-Forwarded-Proto: https')");
     if (/[\r\n\0]/.test(value)) reject('header values cannot contain line breaks or NUL');
+    // RFC 9110 field-value, as Node and undici check it on every request.
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+      reject('a header value holds tabs, spaces and visible characters (U+0020–U+007E, U+0080–U+00FF) only');
+    }
     if (/^(host|authorization|content-length|connection|transfer-encoding)$/i.test(name)) {
       reject(`${name} is set by the agent itself and cannot be overridden`);
     }

@@ -171,3 +171,23 @@ test('issue 11 #3: Retry-After of 0, -1, 5.5, garbage and past dates parse to no
   assert.equal(parseRetryAfterMs(''), undefined);
   assert.equal(parseRetryAfterMs('Thu, 01 Jan 1970 00:00:00 GMT'), 0);
 });
+
+test('a status that is neither 2xx nor 304 is never taken as an answer: 000 is a protocol error, 302 an HTTP error', async (t) => {
+  const { createServer: createNetServer } = await import('node:net');
+  const raw = createNetServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', (chunk) => {
+      const status = String(chunk).includes('/redirect') ? '302 Found\r\nlocation: /elsewhere' : '000 Nothing';
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]`);
+    });
+  }).listen(0, '127.0.0.1');
+  await once(raw, 'listening');
+  t.after(() => raw.close());
+  const base = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
+  const c = client(new URL(`${base}/`));
+  t.after(() => c.close());
+  await assert.rejects(c.listNamespace('ns'), { code: 'LLMC_ERR_CENTRAL_PROTOCOL' });
+  const redirected = client(new URL(`${base}/redirect/`));
+  t.after(() => redirected.close());
+  await assert.rejects(redirected.listNamespace('ns'), { code: 'LLMC_ERR_CENTRAL_HTTP', status: 302 });
+});

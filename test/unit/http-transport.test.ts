@@ -208,6 +208,67 @@ for (const [library, factory] of Object.entries(LIBRARIES)) {
     await assert.rejects(text(answer.body));
   });
 
+  test(`${library}: an unrequested 101 answer is refused within the bound, never left pending`, async (t) => {
+    const origin = await rawServer(t, (socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: h2c\r\nconnection: upgrade\r\n\r\n');
+    });
+    const http = transport(t, factory, origin);
+    const outcome = await Promise.race([
+      http.exchange({ ...GET, path: '/', headers: {}, headersTimeoutMs: 300 }).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+      new Promise<string>((resolve) => setTimeout(() => resolve('pending'), 5000).unref()),
+    ]);
+    assert.equal(outcome, 'refused');
+  });
+
+  test(`${library}: a server that closes after every answer without saying so: every GET still answers`, async (t) => {
+    const origin = await rawServer(t, (socket) => {
+      socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n[]');
+    });
+    const http = transport(t, factory, origin, { ...SETTINGS, connections: 1 });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      outcomes.push(
+        await http.exchange({ ...GET, path: '/', headers: {} }).then(
+          async (a) => `${a.statusCode} ${await text(a.body)}`,
+          (e: { code?: string }) => String(e.code),
+        ),
+      );
+    }
+    assert.deepEqual(outcomes, Array(10).fill('200 []'));
+  });
+
+  test(`${library}: a body destroyed unread (a wrong content type) does not crash the process`, async (t) => {
+    const origin = await httpServer(t, (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      if (req.url === '/complete') res.end('<html>sign in</html>');
+      else res.write('<html>');
+    });
+    const http = transport(t, factory, origin);
+    for (const path of ['/complete', '/endless']) {
+      const answer = await http.exchange({ ...GET, path, headers: {}, bodyTimeoutMs: 0 });
+      answer.body.destroy();
+      await new Promise((resolve) => answer.body.once('close', resolve));
+      // node:test reports an unhandled 'error' event as this test's failure.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
+
+  test(`${library}: after close(), an exchange is refused, and one waiting for a connection ends`, async (t) => {
+    const origin = await httpServer(t, () => undefined);
+    const http = factory(origin, { ...SETTINGS, connections: 1 });
+    const holding = http.exchange({ ...GET, path: '/a', headers: {}, headersTimeoutMs: 60_000 });
+    const queued = http.exchange({ ...GET, path: '/b', headers: {}, headersTimeoutMs: 60_000 });
+    holding.catch(() => undefined);
+    queued.catch(() => undefined);
+    await http.close();
+    await assert.rejects(queued);
+    await assert.rejects(holding);
+    await assert.rejects(http.exchange({ ...GET, path: '/c', headers: {} }));
+  });
+
   test(`${library}: sequential exchanges reuse one kept-alive connection; discard() cuts a large body`, async (t) => {
     const peers = new Set<number>();
     const origin = await httpServer(t, (req, res) => {

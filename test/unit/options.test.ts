@@ -65,6 +65,17 @@ test('an invalid value names the setting, the value and what is accepted', () =>
     ],
     [['--central-header', 'Host: evil'], {}, '--central-header=Host: evil: Host is set by the agent itself and cannot be overridden'],
     [['--central-header', 'no colon'], {}, "--central-header=no colon: not a header (NAME: VALUE, e.g. 'X-Forwarded-Proto: https')"],
+    // Node's and undici's clients refuse such values on every request: refused here, once, by name.
+    [
+      ['--central-header', 'X-Tenant: a\u0007b'],
+      {},
+      '--central-header=X-Tenant: a\u0007b: a header value holds tabs, spaces and visible characters (U+0020–U+007E, U+0080–U+00FF) only',
+    ],
+    [
+      ['--central-header', 'X-Tenant: caf\u00e9 \u2603'],
+      {},
+      '--central-header=X-Tenant: caf\u00e9 \u2603: a header value holds tabs, spaces and visible characters (U+0020–U+007E, U+0080–U+00FF) only',
+    ],
   ];
   for (const [argv, env, message] of cases) {
     assert.throws(
