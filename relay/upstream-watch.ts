@@ -124,7 +124,7 @@ export class UpstreamWatches {
         const delay = retryDelayMs(this.#o.backoff, failures, error);
         if (errorCode(error) === 'LLMC_ERR_CENTRAL_RATE_LIMITED') slots.rateLimited(error);
         logger.warn(
-          { environment, attempt: failures, delayMs: delay, err: describeError(error) },
+          { environment, attempt: failures, delayMs: delay, code: errorCode(error), err: describeError(error) },
           'upstream watch failed; polling meanwhile',
         );
         await sleep(delay, signal).catch(() => undefined);

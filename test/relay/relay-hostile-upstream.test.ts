@@ -144,3 +144,21 @@ test('a cold namespace upstream cannot serve is 503 with Retry-After, never 200 
   const watch = await fetch(`${relay.url}/api/v1/watch?namespaces=a&env=dev`);
   assert.equal(watch.status, 503);
 });
+
+test('an upstream answering the watch with 200 text/html (a proxy login page): the relay polls meanwhile and lives', async (t) => {
+  const upstream = await upstreamDouble(t, (path) =>
+    path.startsWith('/api/v1/watch')
+      ? { status: 200, body: '<html>sign in</html>', headers: { 'content-type': 'text/html' } }
+      : { status: 200, body: JSON.stringify([entry('a', 'k', 'v')]) },
+  );
+  const relay = await startRelayCli(t, upstream.url, ['--auth', 'none', '--namespaces', 'a']);
+  const failed = await relay.proc.waitForLog((l) => l.msg === 'upstream watch failed; polling meanwhile');
+  assert.equal(failed.code, 'LLMC_ERR_CENTRAL_PROTOCOL');
+  const read = await fetch(`${relay.url}/api/v1/configs/a`);
+  assert.equal(read.status, 200);
+  assert.deepEqual(
+    ((await read.json()) as Array<{ key: string }>).map((e) => e.key),
+    ['k'],
+  );
+  assert.equal(relay.proc.child.exitCode, null, 'the relay is still running');
+});
