@@ -45,7 +45,9 @@ export class InvalidSettingError extends LlmConfigError {
   readonly value: string;
   readonly accepted: string;
   constructor(setting: string, value: string, accepted: string, options: ErrorOptions = {}) {
-    super(`${setting}=${value}: ${accepted}`, options);
+    // A value with control or line-separator characters is shown escaped: never raw on a terminal or in a log line.
+    const shown = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value) ? JSON.stringify(value) : value;
+    super(`${setting}=${shown}: ${accepted}`, options);
     this.setting = setting;
     this.value = value;
     this.accepted = accepted;

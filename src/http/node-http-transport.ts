@@ -6,6 +6,7 @@
 // node:http would load Node's bundled undici (agent/listeners.ts says why).
 
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
+import { ConnectionSlots } from './connection-slots.ts';
 import type { Answer, Exchange, HttpTransport, TransportSettings } from './transport.ts';
 
 /** A transport error with a stable code, like the library's own network errors. */
@@ -35,20 +36,24 @@ export function createNodeHttpTransport(origin: URL, settings: TransportSettings
     inFlight: new Set(),
     closed: false,
   };
+  const slots = new ConnectionSlots(settings.connections);
   return {
     async exchange(exchange) {
+      const release = await slots.acquire(exchange.signal);
       try {
-        return await send(context, exchange);
+        return await send(context, exchange, release);
       } catch (error) {
         // A kept-alive connection the server had closed (its FIN not yet seen when the socket
         // was handed out): one fresh attempt for a GET, which is idempotent (RFC 9112 §9.3.1).
         if (!(error as { staleConnection?: boolean }).staleConnection || exchange.method !== 'GET') throw error;
-        return send(context, exchange);
+        return send(context, exchange, await slots.acquire(exchange.signal));
       }
     },
     async close() {
+      const closed = transportError('TRANSPORT_CLOSED', 'the client was closed');
       context.closed = true;
-      for (const req of context.inFlight) req.destroy(transportError('TRANSPORT_CLOSED', 'the client was closed'));
+      slots.close(closed);
+      for (const req of context.inFlight) req.destroy(closed);
       agent.destroy();
     },
   };
@@ -65,10 +70,13 @@ type SendContext = {
   closed: boolean;
 };
 
-function send(context: SendContext, exchange: Exchange): Promise<Answer> {
+/** One request on a connection slot; `release` frees the slot once the exchange is over (no answer, or its body closed). */
+function send(context: SendContext, exchange: Exchange, release: () => void): Promise<Answer> {
   const { signal } = exchange;
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  if (context.closed) return Promise.reject(transportError('TRANSPORT_CLOSED', 'the client was closed'));
+  if (signal?.aborted || context.closed) {
+    release();
+    return Promise.reject(signal?.aborted ? signal.reason : transportError('TRANSPORT_CLOSED', 'the client was closed'));
+  }
   return new Promise((resolve, reject) => {
     const { request, agent, target, connectTimeoutMs, inFlight } = context;
     const req = request({ ...target, agent, method: exchange.method, path: exchange.path, headers: exchange.headers });
@@ -101,6 +109,7 @@ function send(context: SendContext, exchange: Exchange): Promise<Answer> {
       settle();
       signal?.removeEventListener('abort', onAbort);
       inFlight.delete(req);
+      release();
       reject(error);
     };
     // `on`, not `once`: a socket error after the response is reported here again (the body fails on its own).
@@ -119,6 +128,7 @@ function send(context: SendContext, exchange: Exchange): Promise<Answer> {
       res.once('close', () => {
         signal?.removeEventListener('abort', onAbort);
         inFlight.delete(req);
+        release();
       });
       // A body that fails before its reader attaches must not crash the process; readers still see the error.
       res.on('error', () => undefined);

@@ -68,7 +68,9 @@ export class ChangeNotifier {
             tls: { rejectUnauthorized: true },
             connectTimeoutMs: 10_000,
             connections: 1,
-            keepAliveMs: 5_000,
+            // Under the 5 s idle timeout of common servers (Node's among them): a POST is not
+            // retried on a connection the app had closed meanwhile, so keep none that long.
+            keepAliveMs: 1_000,
           });
           const response = await this.#transport.exchange({
             method: 'POST',

@@ -153,6 +153,10 @@ export const header: Parser<Header> = {
     if (/^(host|authorization|content-length|connection|transfer-encoding)$/i.test(name)) {
       reject(`${name} is set by the agent itself and cannot be overridden`);
     }
+    // Hop-by-hop and request-control headers: the HTTP clients refuse them on every request.
+    if (/^(expect|keep-alive|upgrade|trailer|te|proxy-connection)$/i.test(name)) {
+      reject(`${name} controls the connection, not the request; it cannot be sent as an extra header`);
+    }
     return [name, value];
   },
 };

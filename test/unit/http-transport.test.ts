@@ -53,6 +53,10 @@ function transport(t: Context, factory: TransportFactory, origin: URL, settings 
   return created;
 }
 
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 async function text(body: NodeJS.ReadableStream): Promise<string> {
   let out = '';
   for await (const chunk of body) out += String(chunk);
@@ -267,6 +271,52 @@ for (const [library, factory] of Object.entries(LIBRARIES)) {
     await assert.rejects(queued);
     await assert.rejects(holding);
     await assert.rejects(http.exchange({ ...GET, path: '/c', headers: {} }));
+  });
+
+  test(`${library}: an exchange waiting for a connection (a watch holds the only one) ends at once on abort`, async (t) => {
+    const origin = await httpServer(t, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': open\n\n');
+    });
+    const http = transport(t, factory, origin, { ...SETTINGS, connections: 1 });
+    const watch = await http.exchange({ ...GET, path: '/watch', headers: {}, bodyTimeoutMs: 0 });
+    watch.body.resume();
+    const abort = new AbortController();
+    const queued = http.exchange({ ...GET, path: '/list', headers: {}, signal: abort.signal, headersTimeoutMs: 60_000 });
+    const reason = new Error('deadline');
+    abort.abort(reason);
+    await assert.rejects(queued, (error) => error === reason);
+  });
+
+  test(`${library}: close() opens no connection for a waiting exchange and leaves none open`, async (t) => {
+    const sockets = new Set<Socket>();
+    let accepted = 0;
+    const server = createNetServer((socket) => {
+      accepted++;
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+      socket.resume(); // reads (and drops) the request, so it sees the client's close
+    });
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+    });
+    const origin = await listen(t, server);
+    const http = factory(origin, { ...SETTINGS, connections: 1 });
+    const running = http.exchange({ ...GET, path: '/a', headers: {}, headersTimeoutMs: 60_000 });
+    const waiting = http.exchange({ ...GET, path: '/b', headers: {}, headersTimeoutMs: 60_000 });
+    running.catch(() => undefined);
+    waiting.catch(() => undefined);
+    while (accepted < 1) await new Promise((resolve) => setImmediate(resolve));
+    await http.close();
+    assert.deepEqual(
+      (await Promise.allSettled([running, waiting])).map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    // Whatever the agent would open for the waiting request, it would do on the next turns.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(accepted, 1, 'no connection opened after close()');
+    await waitUntil(() => sockets.size === 0);
   });
 
   test(`${library}: sequential exchanges reuse one kept-alive connection; discard() cuts a large body`, async (t) => {

@@ -69,12 +69,27 @@ test('an invalid value names the setting, the value and what is accepted', () =>
     [
       ['--central-header', 'X-Tenant: a\u0007b'],
       {},
-      '--central-header=X-Tenant: a\u0007b: a header value holds tabs, spaces and visible characters (U+0020–U+007E, U+0080–U+00FF) only',
+      '--central-header="X-Tenant: a\\u0007b": a header value holds tabs, spaces and visible characters (U+0020–U+007E, U+0080–U+00FF) only',
     ],
     [
       ['--central-header', 'X-Tenant: caf\u00e9 \u2603'],
       {},
       '--central-header=X-Tenant: caf\u00e9 \u2603: a header value holds tabs, spaces and visible characters (U+0020–U+007E, U+0080–U+00FF) only',
+    ],
+    [
+      ['--central-header', 'Expect: 100-continue'],
+      {},
+      '--central-header=Expect: 100-continue: Expect controls the connection, not the request; it cannot be sent as an extra header',
+    ],
+    [
+      ['--central-header', 'te: trailers'],
+      {},
+      '--central-header=te: trailers: te controls the connection, not the request; it cannot be sent as an extra header',
+    ],
+    [
+      [],
+      { LLM_CONFIG_POLL_INTERVAL: '\u001b[31mred' },
+      'LLM_CONFIG_POLL_INTERVAL="\\u001b[31mred": not a duration (e.g. 30s, 5m, 1h30m, 250ms)',
     ],
   ];
   for (const [argv, env, message] of cases) {
