@@ -78,6 +78,21 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- round $ms 0 }}
 {{- end }}
 
+{{/* Refuses --central-header names the agent and relay set themselves, which their option
+     parser (src/options/parsers.ts `header`) refuses at start: rendered, the pods would
+     crash-loop. The schema ($defs.centralHeader) checks the characters; this list is the
+     one rule it cannot state with a message naming the value: (list "values.key" headers). */}}
+{{- define "llmc.checkCentralHeaders" -}}
+{{- $where := index . 0 }}
+{{- $reserved := list "host" "authorization" "content-length" "connection" "transfer-encoding" "expect" "keep-alive" "upgrade" "trailer" "te" "proxy-connection" }}
+{{- range $i, $header := index . 1 }}
+{{- $name := splitList ":" (toString $header) | first | trim }}
+{{- if has (lower $name) $reserved }}
+{{- fail (printf "%s[%d]=%q: the %s header is set by the agent and relay themselves or controls the connection: it cannot be given (refused names: %s)" $where $i $header $name (join ", " $reserved)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Refuses a relay duration value outside what its flag accepts: (list "name" value minMs). */}}
 {{- define "llmc.relay.checkDuration" -}}
 {{- $name := index . 0 }}{{- $value := index . 1 }}{{- $min := index . 2 }}

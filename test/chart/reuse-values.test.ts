@@ -1,0 +1,96 @@
+// `helm upgrade --reuse-values` from the chart before the relay's flags became values
+// (a59f26c): Helm renders the NEW templates against the OLD release's values
+// (pkg/action/upgrade.go reuseValues), so every key added since (relay.ca, relay.stateKey,
+// relay.terminationGracePeriodSeconds, the null flags) is absent and must render as its
+// default. Simulated by rendering this chart with a59f26c's values.yaml as its defaults:
+// it must render, every object valid, the relay's args accepted by the relay, and every
+// object the same as the previous chart renders from the same values (nothing new).
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { helm } from '../helpers/helm.ts';
+import { CHART, helmHome, objectProblems, type K8sObject } from './chart-render.ts';
+import { startError } from './relay-start.ts';
+
+const PREVIOUS = 'a59f26c';
+const REPO = join(import.meta.dirname, '..', '..');
+const { home, dispose } = helmHome();
+const dir = mkdtempSync(join(tmpdir(), 'llmc-reuse-'));
+after(() => {
+  dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO, maxBuffer: 16 << 20 });
+
+/** The previous chart, file by file from git (read-only: no work tree is touched). */
+function previousChart(): string {
+  const root = join(dir, 'previous');
+  const files = git('ls-tree', '-r', '--name-only', PREVIOUS, '--', 'charts/llm-config-injector').toString().trim().split('\n');
+  for (const file of files) {
+    const target = join(root, file);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, git('show', `${PREVIOUS}:${file}`));
+  }
+  return join(root, 'charts', 'llm-config-injector');
+}
+
+/** This chart with the previous values.yaml: what --reuse-values hands the new templates. */
+function currentWithPreviousValues(): string {
+  const chart = join(dir, 'current');
+  cpSync(CHART, chart, { recursive: true });
+  writeFileSync(join(chart, 'values.yaml'), git('show', `${PREVIOUS}:charts/llm-config-injector/values.yaml`));
+  return chart;
+}
+
+async function render(chart: string, args: readonly string[]): Promise<K8sObject[]> {
+  const result = await helm(['template', 'llm-config', chart, '--namespace', 'llm-config', ...args], { home });
+  assert.equal(result.code, 0, result.stderr);
+  return parseAllDocuments(result.stdout)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+// cert-manager TLS: the default mode generates a new CA on every render.
+const BASE = [
+  '--set',
+  'agent.centralUrl=https://llm-config.example.internal',
+  '--set',
+  'tls.mode=cert-manager',
+  '--set',
+  'relay.enabled=true',
+];
+const COMBOS: Record<string, string[]> = {
+  'the relay with its defaults': [],
+  'the relay with auth none, no state Secret, a token Secret and headers': [
+    '--set',
+    'relay.auth=none',
+    '--set',
+    'relay.stateSecret.enabled=false',
+    '--set',
+    'relay.upstreamTokenSecret=upstream-token',
+    '--set',
+    'relay.centralHeaders[0]=X-Forwarded-Proto: https',
+  ],
+};
+
+let charts: { previous: string; current: string } | undefined;
+const prepared = () => (charts ??= { previous: previousChart(), current: currentWithPreviousValues() });
+
+for (const [name, extra] of Object.entries(COMBOS)) {
+  test(`--reuse-values from ${PREVIOUS}, ${name}: renders, valid, the relay starts, nothing changes`, async () => {
+    const { previous, current } = prepared();
+    const [before, now] = await Promise.all([render(previous, [...BASE, ...extra]), render(current, [...BASE, ...extra])]);
+    assert.deepEqual((await Promise.all(now.map(objectProblems))).flat(), []);
+    const relay = now.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-relay'));
+    assert.ok(relay, 'a relay Deployment');
+    const args: string[] = relay.spec.template.spec.containers[0].args;
+    assert.equal(startError(args), undefined, `the relay refuses its args: ${args.join(' ')}`);
+    assert.deepEqual(now, before, 'the previous values render the same objects as the previous chart');
+  });
+}
