@@ -5,20 +5,21 @@
 // default. Simulated by rendering this chart with a59f26c's values.yaml as its defaults:
 // it must render, every object valid, the relay's args accepted by the relay, and every
 // object the same as the previous chart renders from the same values (nothing new).
+// The previous chart is kept as the package `helm package` made of it
+// (fixtures/llm-config-injector-a59f26c.tgz), so a shallow checkout runs this too.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { helm } from '../helpers/helm.ts';
 import { CHART, helmHome, objectProblems, type K8sObject } from './chart-render.ts';
 import { startError } from './relay-start.ts';
 
 const PREVIOUS = 'a59f26c';
-const REPO = join(import.meta.dirname, '..', '..');
+const PREVIOUS_CHART = join(import.meta.dirname, 'fixtures', `llm-config-injector-${PREVIOUS}.tgz`);
 const { home, dispose } = helmHome();
 const dir = mkdtempSync(join(tmpdir(), 'llmc-reuse-'));
 after(() => {
@@ -26,25 +27,13 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO, maxBuffer: 16 << 20 });
-
-/** The previous chart, file by file from git (read-only: no work tree is touched). */
-function previousChart(): string {
-  const root = join(dir, 'previous');
-  const files = git('ls-tree', '-r', '--name-only', PREVIOUS, '--', 'charts/llm-config-injector').toString().trim().split('\n');
-  for (const file of files) {
-    const target = join(root, file);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, git('show', `${PREVIOUS}:${file}`));
-  }
-  return join(root, 'charts', 'llm-config-injector');
-}
-
 /** This chart with the previous values.yaml: what --reuse-values hands the new templates. */
-function currentWithPreviousValues(): string {
+async function currentWithPreviousValues(): Promise<string> {
+  const shown = await helm(['show', 'values', PREVIOUS_CHART], { home });
+  assert.equal(shown.code, 0, shown.stderr);
   const chart = join(dir, 'current');
   cpSync(CHART, chart, { recursive: true });
-  writeFileSync(join(chart, 'values.yaml'), git('show', `${PREVIOUS}:charts/llm-config-injector/values.yaml`));
+  writeFileSync(join(chart, 'values.yaml'), shown.stdout);
   return chart;
 }
 
@@ -79,13 +68,12 @@ const COMBOS: Record<string, string[]> = {
   ],
 };
 
-let charts: { previous: string; current: string } | undefined;
-const prepared = () => (charts ??= { previous: previousChart(), current: currentWithPreviousValues() });
+let current: Promise<string> | undefined;
 
 for (const [name, extra] of Object.entries(COMBOS)) {
   test(`--reuse-values from ${PREVIOUS}, ${name}: renders, valid, the relay starts, nothing changes`, async () => {
-    const { previous, current } = prepared();
-    const [before, now] = await Promise.all([render(previous, [...BASE, ...extra]), render(current, [...BASE, ...extra])]);
+    current ??= currentWithPreviousValues();
+    const [before, now] = await Promise.all([render(PREVIOUS_CHART, [...BASE, ...extra]), render(await current, [...BASE, ...extra])]);
     assert.deepEqual((await Promise.all(now.map(objectProblems))).flat(), []);
     const relay = now.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-relay'));
     assert.ok(relay, 'a relay Deployment');
