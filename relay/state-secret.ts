@@ -20,6 +20,9 @@ function status(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** `<replica>.<environment>.json.gz`: the keys this writer owns. */
+const STATE_KEY = /^(.+)\.([a-z]+)\.json\.gz$/;
+
 export class StateSecret {
   readonly #api: SecretApi;
   readonly #name: string;
@@ -53,7 +56,7 @@ export class StateSecret {
       return found;
     }
     for (const [key, value] of Object.entries(secret.data ?? {})) {
-      const match = /^(.+)\.([a-z]+)\.json\.gz$/.exec(key);
+      const match = STATE_KEY.exec(key);
       if (!match) continue;
       try {
         found.set(key, {
@@ -108,7 +111,9 @@ export class StateSecret {
       }
       const data: Record<string, string> = {};
       const cutoff = Date.now() - FORGET_AFTER_MS;
-      for (const [key, value] of Object.entries(current?.data ?? {})) if (savedAt(value) >= cutoff) data[key] = value;
+      // State documents of replicas gone for a day are dropped; any other key is not ours and stays.
+      for (const [key, value] of Object.entries(current?.data ?? {}))
+        if (!STATE_KEY.test(key) || savedAt(value) >= cutoff) data[key] = value;
       for (const [key, value] of batch) {
         if (value.length > MAX_KEY_BYTES) {
           this.#logger.warn({ secret: this.#name, key, bytes: value.length }, 'state too large for the Secret; kept on disk only');

@@ -15,6 +15,7 @@ import { TokenReviewer, ttlOf } from '../../relay/token-auth.ts';
 import { createRelayMetrics } from '../../relay/relay-metrics.ts';
 import { NamespaceSlots } from '../../relay/namespace-slots.ts';
 import { RelayState } from '../../relay/relay-state.ts';
+import { StateSecret } from '../../relay/state-secret.ts';
 import { createRegistry } from '../../src/metrics/registry.ts';
 import { testLogger } from '../helpers/test-logger.ts';
 import type { CentralClient } from '../../src/central/client.ts';
@@ -238,4 +239,29 @@ test('relay state: saved sealed, restored marked stale; corrupt or foreign state
   await writeFile(join(dir, 'staging', 'snapshot.json'), '{"format":"llm-config-snapshot","ver');
   assert.equal(await new RelayState({ dir, centralUrl: 'http://upstream/', key, slots: makeSlots(), logger }).restore(), 1);
   assert.ok(lines.some((l) => l.msg === 'state ignored; that environment starts cold' && l.environment === 'staging'));
+});
+
+test('state Secret: a key that is not a state document (a CA, a sealing key put there by mistake) survives every write', async () => {
+  const stored: { data: Record<string, string>; resourceVersion: number } = {
+    data: { 'ca.crt': Buffer.from('-----BEGIN CERTIFICATE-----').toString('base64'), 'state.key': 'a2V5' },
+    resourceVersion: 1,
+  };
+  const api = {
+    readNamespacedSecret: async () => ({
+      metadata: { name: 's', resourceVersion: String(stored.resourceVersion) },
+      data: { ...stored.data },
+    }),
+    replaceNamespacedSecret: async ({ body }: { body: { data?: Record<string, string> } }) => {
+      stored.data = { ...body.data };
+      stored.resourceVersion++;
+      return body;
+    },
+    createNamespacedSecret: async () => assert.fail('the Secret exists'),
+  };
+  const { logger } = testLogger();
+  const secret = new StateSecret({ api: api as never, name: 's', namespace: 'ns', replica: 'r1', logger, minGapMs: 0 });
+  secret.put('development', Buffer.from(JSON.stringify({ savedAt: new Date().toISOString(), namespaces: {} })));
+  await secret.flush();
+  assert.deepEqual(Object.keys(stored.data).sort(), ['ca.crt', 'r1.development.json.gz', 'state.key']);
+  assert.equal(stored.data['state.key'], 'a2V5');
 });
