@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CentralClient } from '../src/central/client.ts';
+import { readTlsSettings } from '../src/http/tls-settings.ts';
 import { createUndiciTransport } from '../src/http/undici-transport.ts';
 import { describeError, InvalidSettingError } from '../src/errors.ts';
 import { createLogger, type Logger } from '../src/logger.ts';
@@ -32,24 +33,12 @@ import { WatchStreams } from './watch-streams.ts';
 
 export type RunningRelay = { readonly addresses: { readonly http: string; readonly admin: string }; stop(): Promise<void> };
 
-async function readPem(setting: string, path: string | undefined): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  return readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new InvalidSettingError(setting, path, `a readable PEM file (${error.code ?? 'unreadable'})`, { cause: error });
-  });
-}
-
 async function upstreamClients(options: RelayOptions, logger: Logger, budget: UpstreamBudget) {
   const token = options.tokenFile === undefined ? undefined : new WatchedFile(options.tokenFile, { logger });
   await token?.start().catch((error: NodeJS.ErrnoException) => {
     throw new InvalidSettingError('--token-file', options.tokenFile!, `a readable token file (${error.code ?? 'unreadable'})`);
   });
-  const [ca, cert, key] = await Promise.all([
-    readPem('--ca-file', options.caFile),
-    readPem('--client-cert', options.clientCert),
-    readPem('--client-key', options.clientKey),
-  ]);
-  const tls = { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }), rejectUnauthorized: !options.insecureSkipTlsVerify };
+  const tls = await readTlsSettings(options);
   const client = new CentralClient({
     baseUrl: options.centralUrl,
     environment: 'development',

@@ -1,12 +1,12 @@
 // Builds what init and agent both need from their frozen options: the central API
 // client (with token, TLS, headers), the store, the file specs and the writer.
 
-import { readFile } from 'node:fs/promises';
 import { InvalidSettingError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { OptionsOf } from '../options/define.ts';
 import type { syncOptionTable } from '../options/sync-options.ts';
 import { CentralClient } from '../central/client.ts';
+import { readPem, readTlsSettings } from '../http/tls-settings.ts';
 import { WatchedFile } from '../credentials/watched-file.ts';
 import { ConfigStore } from '../store/config-store.ts';
 import { AtomicWriter } from '../files/atomic-writer.ts';
@@ -64,17 +64,6 @@ export function validateSyncOptions(options: SyncOptions): void {
   }
 }
 
-async function readPem(setting: string, path: string | undefined): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new InvalidSettingError(setting, path, `a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
-      cause: error,
-    });
-  }
-}
-
 async function createVaultSource(options: SyncOptions, logger: Logger): Promise<{ source: VaultSource; jwt: WatchedFile } | undefined> {
   if (options.vaultSecret.length === 0) return undefined;
   // Loaded only when secrets are configured: node-vault and its axios chain cost ~23 MiB
@@ -116,12 +105,7 @@ export async function createSyncContext(options: SyncOptions, logger: Logger): P
       );
     });
   }
-  const [ca, cert, key] = await Promise.all([
-    readPem('--ca-file', options.caFile),
-    readPem('--client-cert', options.clientCert),
-    readPem('--client-key', options.clientKey),
-  ]);
-  const tls = { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }), rejectUnauthorized: !options.insecureSkipTlsVerify };
+  const tls = await readTlsSettings(options);
   if (options.insecureSkipTlsVerify) logger.warn('TLS verification of the central API is disabled (--insecure-skip-tls-verify)');
   const client = new CentralClient({
     baseUrl: options.centralUrl,
