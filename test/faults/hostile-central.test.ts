@@ -208,19 +208,25 @@ test('a fleet over upstream budget (4 agents × 3 namespaces at 1 s vs 10 req/s 
     );
     agents.push(agent);
   }
-  const requests = () => central.logs.filter((l) => l.msg === 'request');
+  const statuses = () => central.logs.filter((l) => l.msg === 'request').map((l) => l.status as number);
+  // Converged = 120 answers in a row (12 s at the limit) without a 429. Each 429 stretches one
+  // agent's interval; how many it takes depends on how the agents' beats line up (2 in most
+  // runs, 3 in some), so the test waits for the quiet run instead of counting requests.
+  const quietRun = (s: number[]) => s.length - 1 - s.lastIndexOf(429);
   await waitFor(
-    () => requests().length >= 200,
-    120_000,
-    () => `200 upstream requests (have ${requests().length})`,
+    () => statuses().length >= 200 && quietRun(statuses()) >= 120,
+    180_000,
+    () =>
+      `120 answers in a row without 429 (have ${statuses().length}, ${statuses().filter((s) => s === 429).length} × 429, ${quietRun(statuses())} since the last)`,
   );
-  const statuses = requests().map((l) => l.status);
-  const limited = statuses.filter((s) => s === 429).length;
-  t.diagnostic(`${statuses.length} requests, ${limited} × 429, ${statuses.filter((s) => s === 403).length} × 403`);
-  assert.equal(statuses.filter((s) => s === 403).length, 0, 'never banned');
+  const seen = statuses();
+  const limited = seen.filter((s) => s === 429).length;
+  t.diagnostic(
+    `${seen.length} requests, ${limited} × 429, ${seen.filter((s) => s === 403).length} × 403, ${quietRun(seen)} since the last 429`,
+  );
+  assert.equal(seen.filter((s) => s === 403).length, 0, 'never banned');
+  assert.ok(limited > 0, 'the fleet was over budget at the start (else this test proves nothing)');
   assert.ok(limited < 10, `fewer than 10 violations (upstream bans at 10): ${limited}`);
-  const last = statuses.slice(-60);
-  assert.equal(last.filter((s) => s === 429).length, 0, 'converged: no 429 among the last 60 requests');
 });
 
 test('H1c #1: a replaced id stays replaced across restarts: the agent saves it and the next init remembers it', async (t) => {
