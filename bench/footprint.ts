@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { key, memoryMiB, NS, readBurst, settled, sleep, writeFootprintSeed } from '../test/helpers/footprint-load.ts';
-import { agentArgs, CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
+import { agentArgs, CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS, SERVICE_NODE_FLAGS, warmCompileCache } from '../test/helpers/cli-process.ts';
 import { heapFlagFor } from '../webhook/node-options.ts';
 import { generateTlsMaterial } from '../webhook/tls-material.ts';
 import { injectionOptionTable } from '../webhook/webhook-options.ts';
@@ -202,8 +202,11 @@ export async function benchFootprint(options: FootprintOptions = {}): Promise<Fi
   const dir = await mkdtemp(join(tmpdir(), 'llmc-bench-footprint-'));
   const figures: Figure[] = [];
   try {
-    // As the images do at build time: warm the compile cache, so no run pays for type stripping.
-    for (const command of ['agent', 'init', 'webhook']) await new CliProcess([command, '--help']).exitCode();
+    // As the images do at build time: warm the compile cache with every module of every
+    // command, once per set of V8 flags (V8 keys the cache by them), so no run pays for
+    // type stripping.
+    const webhookFlags = options.flags === undefined ? SERVICE_NODE_FLAGS : flags;
+    for (const set of new Set([flags, webhookFlags])) warmCompileCache(set);
     for (const keys of keyCounts) {
       await writeFootprintSeed(join(dir, `seed-${keys}.json`), keys);
       const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, `seed-${keys}.json`)]);
@@ -247,8 +250,7 @@ export async function benchFootprint(options: FootprintOptions = {}): Promise<Fi
     }
     if (agentOnly) return figures;
     const webhook: Sample[] = [];
-    // The webhook is not injected: it runs with the image's flags alone (unless comparing flags).
-    const webhookFlags = options.flags === undefined ? IMAGE_NODE_FLAGS : flags;
+    // The webhook is not injected: it runs with the chart's service flags (unless comparing flags).
     for (let run = 0; run < runs; run++) webhook.push(await webhookRun(dir, webhookFlags));
     figures.push(
       figure(webhook, 'idle', 'webhook: idle RSS', 'MiB'),

@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { agentArgs, CliProcess, waitFor, writeValue } from '../test/helpers/cli-process.ts';
+import { agentArgs, CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS, waitFor, warmCompileCache, writeValue } from '../test/helpers/cli-process.ts';
 import { printFigures, summarise, writeSeed, type Figure } from './bench-lib.ts';
 
 /** Write → the agent's HTTP read answers the new value, and → the file shows it (both timed from the write). */
@@ -40,6 +40,7 @@ async function measure(
 }
 
 export async function benchPropagation(writes = 100): Promise<Figure[]> {
+  warmCompileCache(IMAGE_NODE_FLAGS); // the agent runs as the image runs it
   const dir = await mkdtemp(join(tmpdir(), 'llmc-bench-prop-'));
   await writeSeed(join(dir, 'seed.json'), 'bench', 1000);
   const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed.json')]);
@@ -59,6 +60,8 @@ export async function benchPropagation(writes = 100): Promise<Figure[]> {
           socket: join(dir, `agent-${mode}.sock`),
           extra: ['--sync-mode', mode, '--poll-interval', '1s'],
         }),
+        IMAGE_ENV,
+        IMAGE_NODE_FLAGS,
       );
       agents.push(agent);
       const agentUrl = `http://${String((await agent.waitForLog((l) => l.msg === 'agent started', 10_000)).http)}`;

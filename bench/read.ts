@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { agentArgs, CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/helpers/cli-process.ts';
+import { agentArgs, CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS, warmCompileCache } from '../test/helpers/cli-process.ts';
 import { printFigures, writeSeed, type Figure } from './bench-lib.ts';
 
 const run = promisify(execFile);
@@ -42,6 +42,7 @@ async function startAgent(dir: string, url: string, name: string): Promise<{ age
 }
 
 export async function benchRead(seconds = 4, rounds = 3): Promise<Figure[]> {
+  warmCompileCache(IMAGE_NODE_FLAGS);
   const dir = await mkdtemp(join(tmpdir(), 'llmc-bench-read-'));
   await writeSeed(join(dir, 'seed.json'), 'bench', 1000);
   const central = new CliProcess(['dev-server', '--addr', '127.0.0.1:0', '--seed', join(dir, 'seed.json')]);

@@ -24,7 +24,7 @@ const sections: Section[] = [
     command: `node bench/init-warm.ts 1000 ${quick ? 3 : 7}`,
     run: () => benchInitWarm(1000, quick ? 3 : 7),
     notes:
-      'Process start to exit, including Node start-up; the compile cache is warm after the first run, as in the images (warmed at build time).',
+      "Process start to exit, including Node start-up, with the images' Node flags; the compile cache is warmed first with those flags, as the images warm theirs at build time.",
   },
   {
     title: 'propagation',
@@ -38,21 +38,21 @@ const sections: Section[] = [
     command: `node bench/read.ts ${quick ? 1 : 4} ${quick ? 1 : 3}`,
     run: () => benchRead(quick ? 1 : 4, quick ? 1 : 3),
     notes:
-      "Same run, same load generator (its own process, a raw keep-alive HTTP/1.1 client): a bare `node:http` server answering the agent's exact bytes, the agent over TCP, the agent over its Unix socket; throughput and open-loop runs interleave the three targets round by round and report each one's median round. The agent runs with the images' Node flags. Memory is in the footprint section. On this 2-core VM successive full runs differed widely (bare `node:http` throughput 20k–40k req/s; agent/bare throughput 0.64–1.11; bare open-loop p99 3–59 ms): compare the agent with the bare server within one run, not across runs.",
+      "Same run, same load generator (its own process, a raw keep-alive HTTP/1.1 client): a bare `node:http` server answering the agent's exact bytes, the agent over TCP, the agent over its Unix socket; throughput and open-loop runs interleave the three targets round by round and report each one's median round. The agent runs with the images' Node flags (no Maglev, TurboFan after 10 × its default calls: the first throughput round of a target can run before its hot functions are optimised). Memory is in the footprint section. On this 2-core VM successive full runs differed widely (bare `node:http` throughput 20k–40k req/s; agent/bare throughput 0.64–1.11; bare open-loop p99 3–59 ms): compare the agent with the bare server within one run, not across runs.",
   },
   {
     title: 'footprint (memory)',
     command: `node bench/footprint.ts ${quick ? 1 : 3}${quick ? ' --keys=0,1000' : ''}`,
     run: () => benchFootprint({ runs: quick ? 1 : 3, ...(quick && { keys: [0, 1000] }) }),
     notes:
-      "RSS and its anonymous part from /proc/<pid>/status, with the Node flags of an injected pod (the images' ENTRYPOINT flags plus the heap cap the webhook injects for the default 256Mi limit; the webhook with the image's flags alone) and the images' environment (`MALLOC_MMAP_THRESHOLD_=131072`), the compile cache warm as in the images. Values of ~350 bytes in one namespace. Idle: median of 12 samples over 3 s after ready; burst: 2,000 req/s for 5 s, open loop, entries and bare values over every key, every 100th request a full-namespace list. The bare `node:http` server (plain JavaScript, same flags, `node:http` taken with `process.getBuiltinModule`: an ES import of it loads Node's bundled undici, +12 MiB) takes the same burst. Peak: VmHWM for the agent and webhook, ru_maxrss at exit for init. About 38–50 MiB of any Node process's RSS is file-backed pages of the `node` binary, shared by every Node process on a machine (docs/sizing.md: an agent's private memory is about 20 MiB of its 71 MiB RSS). Ranges are min–max over the runs; docs/sizing.md turns these into requests and limits.",
+      "RSS and its anonymous part from /proc/<pid>/status, with the Node flags of an injected pod (the images' ENTRYPOINT flags — no Maglev, TurboFan after 10 × its default calls — plus the heap cap the webhook injects for the default 256Mi limit; the webhook with the chart's command, `--max-semi-space-size=1` alone) and the images' environment (`MALLOC_MMAP_THRESHOLD_=131072`), the compile cache warm as in the images. Values of ~350 bytes in one namespace. Idle: median of 12 samples over 3 s after ready; burst: 2,000 req/s for 5 s, open loop, entries and bare values over every key, every 100th request a full-namespace list. The bare `node:http` server (plain JavaScript, same flags, `node:http` taken with `process.getBuiltinModule`: an ES import of it loads Node's bundled undici, +12 MiB) takes the same burst. Peak: VmHWM for the agent and webhook, ru_maxrss at exit for init. About 38–50 MiB of any Node process's RSS is file-backed pages of the `node` binary, shared by every Node process on a machine (docs/sizing.md: an agent's private memory at 1,000 keys is about 21 MiB of its 63 MiB RSS; the compilers' pages come back once reads make functions hot, see 'after read burst'). Ranges are min–max over the runs; docs/sizing.md turns these into requests and limits.",
   },
   {
     title: 'webhook admission',
     command: `node bench/webhook.ts ${quick ? 3 : 10}`,
     run: () => benchWebhook(quick ? 3 : 10),
     notes:
-      'Open loop over HTTPS with a bare `node:https` server answering the same bytes measured first in the same run; the admission logic itself (`mutate`) costs well under a millisecond (0.08 ms p50, 0.37 ms p99 in process). The same machine-wide variance applies: compare with the bare server of the same run.',
+      "Open loop over HTTPS with a bare `node:https` server answering the same bytes measured first in the same run, both with the Node flags of the chart's webhook Deployment (`--max-semi-space-size=1`; not the sidecar's tier-up flags); the admission logic itself (`mutate`) costs well under a millisecond (0.08 ms p50, 0.37 ms p99 in process). The same machine-wide variance applies: compare with the bare server of the same run.",
   },
   {
     title: 'central outage',

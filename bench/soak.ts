@@ -7,13 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { agentArgs, CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS, writeValue } from '../test/helpers/cli-process.ts';
+import { agentArgs, CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS, warmCompileCache, writeValue } from '../test/helpers/cli-process.ts';
 import { writeSeed } from './bench-lib.ts';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
 const READS_PER_SECOND = Number(process.env.SOAK_RPS ?? 500);
 /** Node flags for the agent; default: the images' own. Set to compare runtime profiles. */
 const NODE_FLAGS = process.env.SOAK_NODE_FLAGS?.split(' ').filter(Boolean) ?? IMAGE_NODE_FLAGS;
+warmCompileCache(NODE_FLAGS);
 
 const rssMiB = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 

@@ -15,7 +15,7 @@ import { Pool } from 'undici';
 import { connect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { CliProcess, IMAGE_ENV, IMAGE_NODE_FLAGS, webhookArgs } from '../test/helpers/cli-process.ts';
+import { CliProcess, IMAGE_ENV, SERVICE_NODE_FLAGS, warmCompileCache, webhookArgs } from '../test/helpers/cli-process.ts';
 import { generateTlsMaterial } from '../webhook/tls-material.ts';
 import { printFigures, summarise, type Figure } from './bench-lib.ts';
 
@@ -132,11 +132,12 @@ async function stalledBodies(url: string, ca: string, pid: number, body: string)
 }
 
 export async function benchWebhook(seconds = 10, rate = 200): Promise<Figure[]> {
+  warmCompileCache(SERVICE_NODE_FLAGS);
   const dir = await mkdtemp(join(tmpdir(), 'llmc-bench-webhook-'));
   const tls = await generateTlsMaterial({ commonName: 'bench', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 1 });
   await writeFile(join(dir, 'tls.crt'), tls.certPem);
   await writeFile(join(dir, 'tls.key'), tls.keyPem);
-  const webhook = new CliProcess(webhookArgs(dir), IMAGE_ENV, IMAGE_NODE_FLAGS);
+  const webhook = new CliProcess(webhookArgs(dir), IMAGE_ENV, SERVICE_NODE_FLAGS);
   try {
     // Generous: on a busy machine the start alone can take seconds.
     const url = String((await webhook.waitForLog((l) => l.msg === 'listening', 60_000)).url);
@@ -164,7 +165,7 @@ export async function benchWebhook(seconds = 10, rate = 200): Promise<Figure[]> 
     const answer = await (await fetchOnce(url, tls.caPem, body)).text();
     const bare = spawn(
       process.execPath,
-      [...IMAGE_NODE_FLAGS, BARE, JSON.stringify({ cert: tls.certPem, key: tls.keyPem, body: answer })],
+      [...SERVICE_NODE_FLAGS, BARE, JSON.stringify({ cert: tls.certPem, key: tls.keyPem, body: answer })],
       { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...IMAGE_ENV } },
     );
     const [portLine] = (await once(bare.stdout!, 'data')) as [Buffer];

@@ -13,6 +13,7 @@ import { webhookCommand } from '../../webhook/webhook-command.ts';
 import { generateTlsMaterial } from '../../webhook/tls-material.ts';
 import { relayOptionTable, validateRelayOptions } from '../../relay/relay-options.ts';
 import { NEW_RELAY_FLAGS } from './relay-values.ts';
+import { IMAGE_CLI, SERVICE_NODE_FLAGS } from '../helpers/cli-process.ts';
 import {
   CHART,
   find,
@@ -48,6 +49,19 @@ const webhookArgs = (objects: readonly K8sObject[]) =>
     .filter((o) => o.kind === 'Deployment')
     .flatMap((o) => o.spec.template.spec.containers as Array<{ name: string; args: string[] }>)
     .find((c) => c.name === 'webhook')!.args;
+
+/**
+ * Every container of the chart's own Deployments (webhook, relay) runs the image's CLI
+ * with the service flags, not the ENTRYPOINT's sidecar flags, and the main image warms
+ * its compile cache for exactly these (test/unit/image-settings.test.ts).
+ */
+function assertServiceCommands(objects: readonly K8sObject[]): void {
+  const containers = objects
+    .filter((o) => o.kind === 'Deployment')
+    .flatMap((o) => o.spec.template.spec.containers as Array<{ name: string; command?: string[] }>);
+  assert.ok(containers.length > 0);
+  for (const c of containers) assert.deepEqual(c.command, ['node', ...SERVICE_NODE_FLAGS, IMAGE_CLI], `container ${c.name}`);
+}
 
 type Case = { name: string; args: string[]; release?: string; check?: (r: Rendered) => void | Promise<void> };
 
@@ -537,6 +551,7 @@ cases.forEach((c, index) => {
     assert.equal(rendered.result.code, 0, `helm template\n${rendered.result.stderr}`);
     const problems = (await Promise.all(rendered.objects.map(objectProblems))).flat();
     assert.deepEqual(problems, []);
+    assertServiceCommands(rendered.objects);
     const args = webhookArgs(rendered.objects);
     assert.equal(args[0], 'webhook');
     const parsed = parseOptions(webhookCommand.options, args.slice(1), {});

@@ -13,12 +13,13 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, tempDir, type TestContextLike } from '../helpers/cli-process.ts';
+import { IMAGE_CLI, REPO, SERVICE_NODE_FLAGS, tempDir, type TestContextLike } from '../helpers/cli-process.ts';
 import { compileCacheCounts } from '../images/image-tools.ts';
 
 const run = promisify(execFile);
 
-type Image = { copies: string[]; entrypoint: string[] };
+/** `warmFlags`: the Node flags of each warm step (V8 keys the compile cache by them). */
+type Image = { copies: string[]; entrypoint: string[]; warmFlags: string[][] };
 
 async function readDockerfile(name: string): Promise<Image> {
   const text = await readFile(join(REPO, name), 'utf8');
@@ -28,7 +29,11 @@ async function readDockerfile(name: string): Promise<Image> {
   const allowed = (await readFile(join(REPO, '.dockerignore'), 'utf8')).match(/^!\S+$/gm)?.map((l) => l.slice(1)) ?? [];
   const copies = sources.flatMap((s) => (s === '.' ? allowed : [s])).filter((p) => existsSync(join(REPO, p)));
   const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(text)![1]!) as string[];
-  return { copies, entrypoint };
+  const warmLine = /^RUN (node .*image-prune\.ts warm .*)$/m.exec(build.replace(/\\\n\s*/g, ' '))![1]!;
+  const warmFlags = [...warmLine.matchAll(/\bnode ((?:--\S+ )*)bin\/image-prune\.ts warm/g)].map((m) =>
+    m[1]!.trim().split(' ').filter(Boolean),
+  );
+  return { copies, entrypoint, warmFlags };
 }
 
 let installed: Promise<string> | undefined;
@@ -53,16 +58,20 @@ async function buildStage(t: TestContextLike, image: Image): Promise<{ dir: stri
   await cp(await productionModules(), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
   const cache = join(dir, '.compile-cache');
   await run(process.execPath, ['bin/image-prune.ts', 'prune'], { cwd: dir });
-  await run(process.execPath, ['bin/image-prune.ts', 'warm', cache], { cwd: dir });
-  await run(process.execPath, ['bin/llm-config.js', '--help'], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: cache },
-  });
+  // As the Dockerfile's warm steps: each set of flags warms the modules and the entry files.
+  for (const flags of image.warmFlags) {
+    await run(process.execPath, [...flags, 'bin/image-prune.ts', 'warm', cache], { cwd: dir });
+    await run(process.execPath, [...flags, 'bin/llm-config.js', '--help'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: cache },
+    });
+  }
   return { dir, cache };
 }
 
-async function entry(image: Image, built: { dir: string; cache: string }, args: string[]) {
-  const [, ...nodeArgs] = image.entrypoint.map((a) => a.replace('/app/', `${built.dir}/`));
+/** Runs `args` through the image's ENTRYPOINT, or through `command` (the chart's, for its own Deployments). */
+async function entry(image: Image, built: { dir: string; cache: string }, args: string[], command = image.entrypoint) {
+  const [, ...nodeArgs] = command.map((a) => a.replace('/app/', `${built.dir}/`));
   const env = { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: built.cache, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
   try {
     const { stdout, stderr } = await run(process.execPath, [...nodeArgs, ...args], { cwd: built.dir, env });
@@ -89,6 +98,12 @@ test('Dockerfile: pruned production dependencies; every command starts from the 
     assert.equal(result.code, 0, `${command}: ${result.stderr.split('\n').slice(-5).join('\n')}`);
     assert.match(result.stdout, new RegExp(`^Usage: llm-config ${command}`));
     assertWarm(`${command} --help`, result.stderr);
+  }
+  // The chart runs its webhook and relay with another command (test/chart/matrix.test.ts).
+  for (const command of ['webhook', 'relay']) {
+    const result = await entry(image, built, [command, '--help'], ['node', ...SERVICE_NODE_FLAGS, IMAGE_CLI]);
+    assert.equal(result.code, 0, `${command}: ${result.stderr.split('\n').slice(-5).join('\n')}`);
+    assertWarm(`${command} --help, the chart's command`, result.stderr);
   }
   assert.ok(existsSync(join(built.dir, 'node_modules/@kubernetes/client-node')), 'the webhook needs @kubernetes/client-node');
 });

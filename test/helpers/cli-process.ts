@@ -2,7 +2,7 @@
 // runner), collects its JSON log lines from stderr and its stdout, and waits for
 // lines, exit codes and files. Every wait is bounded.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -12,8 +12,34 @@ import { defer } from './cleanup.ts';
 
 export const CLI = fileURLToPath(new URL('../../bin/llm-config.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-/** The Node flags the images run the programs with (Dockerfile ENTRYPOINT); benches use them too. */
-export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1'];
+/**
+ * The Node flags the images run the programs with (Dockerfile ENTRYPOINT): what every
+ * injected agent and init container runs, and what the benches measure them with. No
+ * Maglev and a late TurboFan: nothing is optimised during the start (docs/sizing.md).
+ */
+export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1', '--no-maglev', '--invocation-count-for-turbofan=30000'];
+/**
+ * The flags of the chart's webhook and relay (one or two per cluster, latency before
+ * memory): their Deployments override the ENTRYPOINT with `node <these> <CLI>`
+ * (test/chart/matrix.test.ts), and the main image warms its compile cache for both sets.
+ */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=1'];
+/** The path of the CLI inside the images. */
+export const IMAGE_CLI = '/app/bin/llm-config.js';
+
+/**
+ * Warms the compile cache the CLI uses (Node's default directory: bin/llm-config.js
+ * enables it without one) for one set of V8 flags, as the Dockerfiles do at build time:
+ * V8 keys the cache by its flags, and a miss loads Node's TypeScript stripper (+18 MiB),
+ * which would be measured as the program's own memory.
+ */
+export function warmCompileCache(flags: readonly string[]): void {
+  const { NODE_COMPILE_CACHE: fromEnv, ...env } = process.env;
+  const cache = fromEnv ?? join(tmpdir(), 'node-compile-cache');
+  // image-prune enables the cache itself (and refuses one already enabled by the variable).
+  execFileSync(process.execPath, [...flags, join(REPO, 'bin/image-prune.ts'), 'warm', cache], { cwd: REPO, stdio: 'pipe', env });
+  execFileSync(process.execPath, [...flags, CLI, '--help'], { cwd: REPO, stdio: 'pipe' });
+}
 /**
  * The environment the images set that changes how the process uses memory (Dockerfile
  * ENV; docs/sizing.md): glibc hands buffers over 128 KiB back to the kernel when freed.

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { chown, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defer } from '../helpers/cleanup.ts';
-import { REPO, spawnCli, tempDir, waitFor } from '../helpers/cli-process.ts';
+import { IMAGE_CLI, REPO, SERVICE_NODE_FLAGS, spawnCli, tempDir, waitFor } from '../helpers/cli-process.ts';
 import { buildArgs, compileCacheCounts, containerEnv, imageSize, podmanRunArgs, run, runLoud, STATE_DIR } from './image-tools.ts';
 
 const BASE = 'docker.io/library/node:24.21.0-bookworm-slim';
@@ -38,8 +38,12 @@ async function preconditions(): Promise<void> {
   }
 }
 
-/** One container per image runs every command through the image's ENTRYPOINT (see probe.ts), and times one. */
-async function probe(env: NodeJS.ProcessEnv, image: string, commands: string[], timed: string): Promise<ProbeResult> {
+/**
+ * One container per image runs every command through the image's ENTRYPOINT (see
+ * probe.ts), or through `command` when given (the chart's command for its own
+ * Deployments), and times one.
+ */
+async function probe(env: NodeJS.ProcessEnv, image: string, commands: string[], timed: string, command?: string[]): Promise<ProbeResult> {
   const entry = await run(env, 'podman', ['image', 'inspect', '--format', '{{json .Config.Entrypoint}}', image], 60_000);
   assert.equal(entry.code, 0, entry.stderr);
   const args = podmanRunArgs(
@@ -47,7 +51,7 @@ async function probe(env: NodeJS.ProcessEnv, image: string, commands: string[], 
     {
       entrypoint: 'node',
       mounts: [`${join(REPO, 'test/images/probe.ts')}:/probe/probe.ts:ro`],
-      env: { PROBE_ENTRYPOINT: entry.stdout.trim(), PROBE_TIMED: timed },
+      env: { PROBE_ENTRYPOINT: command === undefined ? entry.stdout.trim() : JSON.stringify(command), PROBE_TIMED: timed },
     },
     ['/probe/probe.ts', ...commands],
   );
@@ -92,8 +96,21 @@ test('images: build both Dockerfiles, run them hardened, compile cache hit', { t
 
   const main = await probe(env, MAIN, commands, 'agent');
   const init = await probe(env, INIT, commands, 'init');
+  // The chart runs its webhook and relay as `node <service flags> <CLI>` (test/chart/matrix.test.ts).
+  const services = await probe(env, MAIN, ['webhook', 'relay'], 'webhook', ['node', ...SERVICE_NODE_FLAGS, IMAGE_CLI]);
 
-  assert.equal(main.coldAccepted + init.coldAccepted, 0, 'the cold start-up figure must not be served from a cache');
+  assert.equal(
+    main.coldAccepted + init.coldAccepted + services.coldAccepted,
+    0,
+    'the cold start-up figure must not be served from a cache',
+  );
+
+  await t.test("main image: the chart's webhook and relay command runs from the warmed cache", () => {
+    for (const r of services.commands) {
+      assert.equal(r.code, 0, `${r.command} --help: ${r.stderr.split('\n').slice(-5).join('\n')}`);
+      assertCacheHit(`main image, chart command, ${r.command} --help`, r.stderr);
+    }
+  });
 
   await t.test('main image: every command but dev/dev-server runs from the warmed cache', () => {
     for (const r of main.commands) {

@@ -14,7 +14,8 @@ import {
   devServerArgs,
   relayArgs,
   IMAGE_ENV,
-  IMAGE_NODE_FLAGS,
+  SERVICE_NODE_FLAGS,
+  warmCompileCache,
   waitFor,
   writeValue,
 } from '../helpers/cli-process.ts';
@@ -52,6 +53,7 @@ export async function runFanout(options: {
   intervalSec: number;
   writes: number;
 }): Promise<FanoutResult> {
+  warmCompileCache(SERVICE_NODE_FLAGS); // the relay's RSS is reported: measure it without Node's TypeScript stripper
   const dir = await mkdtemp(join(tmpdir(), 'llmc-fanout-'));
   const processes: CliProcess[] = [];
   const watchers: Watcher[] = [];
@@ -72,7 +74,7 @@ export async function runFanout(options: {
         `${options.intervalSec}s`,
       ]),
       IMAGE_ENV,
-      IMAGE_NODE_FLAGS,
+      SERVICE_NODE_FLAGS,
     );
     processes.push(relay);
     const relayUrl = `http://${String((await relay.waitForLog((l) => l.msg === 'relay started')).http)}`;

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IMAGE_ENV, IMAGE_NODE_FLAGS, REPO } from '../helpers/cli-process.ts';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS, REPO, SERVICE_NODE_FLAGS } from '../helpers/cli-process.ts';
 
 /** The last stage's ENTRYPOINT and ENV of a Dockerfile (continuation lines joined). */
 async function finalStage(name: string): Promise<{ entrypoint: string[]; env: Record<string, string> }> {
@@ -28,5 +28,34 @@ for (const name of ['Dockerfile', 'Dockerfile.init']) {
     const { entrypoint, env } = await finalStage(name);
     assert.deepEqual(entrypoint, ['node', ...IMAGE_NODE_FLAGS, '/app/bin/llm-config.js']);
     for (const [key, value] of Object.entries(IMAGE_ENV)) assert.equal(env[key], value, `${name}: ENV ${key}`);
+  });
+
+  // V8 keys Node's compile cache by its flags (heap sizes aside), Node by the uid and the
+  // directory: a warm step that differs from how the image runs misses at every start,
+  // and Node then loads its TypeScript stripper (docs/sizing.md). test:images proves the
+  // hit in the built images; this catches the drift in the Dockerfiles first.
+  test(`${name}: the compile cache is warmed the way the image runs`, async () => {
+    const text = (await readFile(join(REPO, name), 'utf8')).replace(/\\\n\s*/g, ' ');
+    const stages = text.split(/^FROM /m);
+    const build = stages.find((stage) => /image-prune\.ts warm/.test(stage))!;
+    const final = stages.at(-1)!;
+    const warm = /^RUN (.*image-prune\.ts warm (\S+).*)$/m.exec(build);
+    assert.ok(warm, `${name}: a build stage runs image-prune.ts warm`);
+    const [, line, dir] = warm;
+    const nodeFlags = [...line!.matchAll(/\bnode ((?:--\S+ )*)\S+/g)].map((m) => m[1]!.trim());
+    const expected = name === 'Dockerfile' ? [IMAGE_NODE_FLAGS, SERVICE_NODE_FLAGS] : [IMAGE_NODE_FLAGS];
+    for (const flags of expected) {
+      // Each flag set warms the modules (image-prune) and the entry files (--help).
+      assert.equal(nodeFlags.filter((f) => f === flags.join(' ')).length, 2, `${name}: warm steps with "${flags.join(' ')}": ${line}`);
+    }
+    assert.equal(nodeFlags.length, expected.length * 2, `${name}: no warm step with other flags: ${line}`);
+    const env = Object.fromEntries(
+      [...final.matchAll(/^ENV (.*)$/gm)].flatMap((m) => [...m[1]!.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S+)/g)].map((e) => [e[1], e[2]])),
+    );
+    assert.equal(env.NODE_COMPILE_CACHE, dir, `${name}: the image reads the cache it warmed`);
+    for (const stage of stages)
+      assert.doesNotMatch(stage, /^ENV .*NODE_OPTIONS/m, `${name}: NODE_OPTIONS can carry V8 flags that change the cache key`);
+    const userBefore = (text: string) => [...text.matchAll(/^USER (\S+)$/gm)].at(-1)?.[1];
+    assert.equal(userBefore(build.slice(0, build.indexOf(line!))), userBefore(final), `${name}: warmed as the uid the image runs as`);
   });
 }

@@ -106,3 +106,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The webhook's and the relay's command: the image's CLI without the image's tier-up
+     flags (--no-maglev, late TurboFan: memory first, for the sidecars the webhook injects).
+     These run once or twice per cluster, where admission latency counts more than a few
+     MiB; the image warms its compile cache for these flags too (Dockerfile). */}}
+{{- define "llmc.serviceCommand" -}}
+- node
+- --max-semi-space-size=1
+- /app/bin/llm-config.js
+{{- end }}
