@@ -24,7 +24,7 @@ export async function benchRelay(streams = 2000, coldReaders = 1000): Promise<Fi
     { name: 'central write → stream, p99', value: p99, unit: 'ms', bar: `≤ ${r.intervalMs + 1000} ms`, ratio: p99 / (r.intervalMs + 1000) },
     { name: 'stream events missed', value: r.missed, unit: '', bar: '0' },
     { name: 'real agents with the last write', value: r.agentsUpdated, unit: '/ 2' },
-    { name: 'relay RSS after the run (image node flags)', value: r.relayRssMiB, unit: 'MiB' },
+    { name: "relay RSS after the run (the chart's service flags)", value: r.relayRssMiB, unit: 'MiB' },
     {
       name: `${coldReaders} concurrent cold reads: upstream requests`,
       value: cold.upstreamRequests,

@@ -34,11 +34,20 @@ export const IMAGE_CLI = '/app/bin/llm-config.js';
  * which would be measured as the program's own memory.
  */
 export function warmCompileCache(flags: readonly string[]): void {
-  const { NODE_COMPILE_CACHE: fromEnv, ...env } = process.env;
-  const cache = fromEnv ?? join(tmpdir(), 'node-compile-cache');
-  // image-prune enables the cache itself (and refuses one already enabled by the variable).
-  execFileSync(process.execPath, [...flags, join(REPO, 'bin/image-prune.ts'), 'warm', cache], { cwd: REPO, stdio: 'pipe', env });
-  execFileSync(process.execPath, [...flags, CLI, '--help'], { cwd: REPO, stdio: 'pipe' });
+  // The directory a CliProcess child's Node picks: its os.tmpdir() under the child's environment.
+  const env = childEnv();
+  const tmp = execFileSync(process.execPath, ['-p', "require('node:os').tmpdir()"], { env, encoding: 'utf8' }).trim();
+  execFileSync(process.execPath, [...flags, join(REPO, 'bin/image-prune.ts'), 'warm', join(tmp, 'node-compile-cache')], {
+    cwd: REPO,
+    stdio: 'pipe',
+    env,
+  });
+  execFileSync(process.execPath, [...flags, CLI, '--help'], { cwd: REPO, stdio: 'pipe', env });
+}
+
+/** The environment every CliProcess child gets, before its own additions. */
+function childEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
 }
 /**
  * The environment the images set that changes how the process uses memory (Dockerfile
@@ -77,7 +86,7 @@ export class CliProcess {
 
   constructor(args: string[], env: Record<string, string> = {}, nodeFlags: readonly string[] = []) {
     this.child = spawn(process.execPath, [...nodeFlags, CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      env: { ...childEnv(), ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let buffered = '';

@@ -42,13 +42,20 @@ for (const name of ['Dockerfile', 'Dockerfile.init']) {
     const warm = /^RUN (.*image-prune\.ts warm (\S+).*)$/m.exec(build);
     assert.ok(warm, `${name}: a build stage runs image-prune.ts warm`);
     const [, line, dir] = warm;
-    const nodeFlags = [...line!.matchAll(/\bnode ((?:--\S+ )*)\S+/g)].map((m) => m[1]!.trim());
+    // Each step of the RUN line: [NODE_COMPILE_CACHE=…] node <flags> <script> <args>.
+    const steps = line!.split('&&').map((step) => {
+      const m = /^\s*(?:NODE_COMPILE_CACHE=(\S+) )?node ((?:--\S+ )*)(\S+)(.*)$/.exec(step);
+      assert.ok(m, `${name}: a warm step is one node call: ${step}`);
+      return { cache: m[1], flags: m[2]!.trim(), script: m[3], args: m[4]!.trim() };
+    });
     const expected = name === 'Dockerfile' ? [IMAGE_NODE_FLAGS, SERVICE_NODE_FLAGS] : [IMAGE_NODE_FLAGS];
-    for (const flags of expected) {
-      // Each flag set warms the modules (image-prune) and the entry files (--help).
-      assert.equal(nodeFlags.filter((f) => f === flags.join(' ')).length, 2, `${name}: warm steps with "${flags.join(' ')}": ${line}`);
-    }
-    assert.equal(nodeFlags.length, expected.length * 2, `${name}: no warm step with other flags: ${line}`);
+    const wanted = expected.flatMap((flags) => [
+      // The modules (image-prune enables the cache in `dir` itself) and the entry files (--help).
+      { cache: undefined, flags: flags.join(' '), script: 'bin/image-prune.ts', args: `warm ${dir}` },
+      { cache: dir, flags: flags.join(' '), script: 'bin/llm-config.js', args: '--help >/dev/null' },
+    ]);
+    const key = (s: object) => JSON.stringify(s);
+    assert.deepEqual(steps.map(key).sort(), wanted.map(key).sort(), `${name}: warm steps`);
     const env = Object.fromEntries(
       [...final.matchAll(/^ENV (.*)$/gm)].flatMap((m) => [...m[1]!.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S+)/g)].map((e) => [e[1], e[2]])),
     );
