@@ -15,25 +15,24 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { IMAGE_CLI, REPO, SERVICE_NODE_FLAGS, tempDir, type TestContextLike } from '../helpers/cli-process.ts';
 import { compileCacheCounts } from '../images/image-tools.ts';
+import { readDockerfile, type WarmStep } from '../helpers/dockerfile.ts';
 
 const run = promisify(execFile);
 
-/** `warmFlags`: the Node flags of each warm step (V8 keys the compile cache by them). */
-type Image = { copies: string[]; entrypoint: string[]; warmFlags: string[][] };
+/** `warm`: the Dockerfile's compile-cache warm steps and the directory they fill. */
+type Image = { copies: string[]; entrypoint: string[]; warm: { dir: string; steps: WarmStep[] } };
 
-async function readDockerfile(name: string): Promise<Image> {
+/** What the image build stage needs: the files it copies, its ENTRYPOINT, its warm steps. */
+async function imageOf(name: string): Promise<Image> {
   const text = await readFile(join(REPO, name), 'utf8');
   const build = text.slice(text.indexOf(' AS build'), text.lastIndexOf('\nFROM '));
   const sources = [...build.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(' '));
   // `COPY . ./` takes what .dockerignore lets through (an allow-list of `!path` lines).
   const allowed = (await readFile(join(REPO, '.dockerignore'), 'utf8')).match(/^!\S+$/gm)?.map((l) => l.slice(1)) ?? [];
   const copies = sources.flatMap((s) => (s === '.' ? allowed : [s])).filter((p) => existsSync(join(REPO, p)));
-  const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(text)![1]!) as string[];
-  const warmLine = /^RUN (node .*image-prune\.ts warm .*)$/m.exec(build.replace(/\\\n\s*/g, ' '))![1]!;
-  const warmFlags = [...warmLine.matchAll(/\bnode ((?:--\S+ )*)bin\/image-prune\.ts warm/g)].map((m) =>
-    m[1]!.trim().split(' ').filter(Boolean),
-  );
-  return { copies, entrypoint, warmFlags };
+  const { final, warm } = await readDockerfile(name);
+  assert.ok(warm, `${name}: a build stage warms the compile cache`);
+  return { copies, entrypoint: final.entrypoint, warm };
 }
 
 let installed: Promise<string> | undefined;
@@ -58,13 +57,14 @@ async function buildStage(t: TestContextLike, image: Image): Promise<{ dir: stri
   await cp(await productionModules(), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
   const cache = join(dir, '.compile-cache');
   await run(process.execPath, ['bin/image-prune.ts', 'prune'], { cwd: dir });
-  // As the Dockerfile's warm steps: each set of flags warms the modules and the entry files.
-  for (const flags of image.warmFlags) {
-    await run(process.execPath, [...flags, 'bin/image-prune.ts', 'warm', cache], { cwd: dir });
-    await run(process.execPath, [...flags, 'bin/llm-config.js', '--help'], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: cache },
-    });
+  // The Dockerfile's warm steps as written, its cache directory mapped to this one.
+  const here = (text: string) => text.replaceAll(image.warm.dir, cache);
+  for (const step of image.warm.steps) {
+    const args = here(step.args.replace(/\s*>\/dev\/null$/, ''))
+      .split(' ')
+      .filter(Boolean);
+    const env = { PATH: process.env.PATH ?? '', ...(step.cache !== undefined && { NODE_COMPILE_CACHE: here(step.cache) }) };
+    await run(process.execPath, [...step.flags, step.script, ...args], { cwd: dir, env });
   }
   return { dir, cache };
 }
@@ -89,7 +89,7 @@ function assertWarm(what: string, stderr: string): void {
 }
 
 test('Dockerfile: pruned production dependencies; every command starts from the warmed cache', { timeout: 300_000 }, async (t) => {
-  const image = await readDockerfile('Dockerfile');
+  const image = await imageOf('Dockerfile');
   assert.deepEqual(image.entrypoint.slice(0, 1), ['node']);
   const built = await buildStage(t, image);
   const commands = ['agent', 'webhook', 'init', 'inject', ...(existsSync(join(REPO, 'relay')) ? ['relay'] : [])];
@@ -109,7 +109,7 @@ test('Dockerfile: pruned production dependencies; every command starts from the 
 });
 
 test('Dockerfile.init: only init and its packages; other commands say they are not in the image', { timeout: 300_000 }, async (t) => {
-  const image = await readDockerfile('Dockerfile.init');
+  const image = await imageOf('Dockerfile.init');
   const built = await buildStage(t, image);
   const init = await entry(image, built, ['init', '--help']);
   assert.equal(init.code, 0, init.stderr);

@@ -34,21 +34,19 @@ export const IMAGE_CLI = '/app/bin/llm-config.js';
  * which would be measured as the program's own memory.
  */
 export function warmCompileCache(flags: readonly string[]): void {
-  // The directory a CliProcess child's Node picks: its os.tmpdir() under the child's environment.
+  // A CliProcess child has this process's TMPDIR (childEnv), so its Node picks this directory.
+  const cache = join(tmpdir(), 'node-compile-cache');
   const env = childEnv();
-  const tmp = execFileSync(process.execPath, ['-p', "require('node:os').tmpdir()"], { env, encoding: 'utf8' }).trim();
-  execFileSync(process.execPath, [...flags, join(REPO, 'bin/image-prune.ts'), 'warm', join(tmp, 'node-compile-cache')], {
-    cwd: REPO,
-    stdio: 'pipe',
-    env,
-  });
+  execFileSync(process.execPath, [...flags, join(REPO, 'bin/image-prune.ts'), 'warm', cache], { cwd: REPO, stdio: 'pipe', env });
   execFileSync(process.execPath, [...flags, CLI, '--help'], { cwd: REPO, stdio: 'pipe', env });
 }
 
 /** The environment every CliProcess child gets, before its own additions. */
 function childEnv(): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+  const { PATH = '', HOME = '/tmp', TMPDIR } = process.env;
+  return { PATH, HOME, ...(TMPDIR !== undefined && { TMPDIR }) };
 }
+
 /**
  * The environment the images set that changes how the process uses memory (Dockerfile
  * ENV; docs/sizing.md): glibc hands buffers over 128 KiB back to the kernel when freed.
